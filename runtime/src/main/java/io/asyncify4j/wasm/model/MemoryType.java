@@ -1,0 +1,4 @@
+package io.asyncify4j.wasm.model;
+
+/** The type of a linear memory. */
+public record MemoryType(Limits limits) {}
