@@ -1,0 +1,319 @@
+package io.asyncify4j.asyncify;
+
+import io.asyncify4j.wasm.codec.WasmCodec;
+import io.asyncify4j.wasm.ir.Instruction;
+import io.asyncify4j.wasm.ir.Opcode;
+import io.asyncify4j.wasm.ir.SimpleInstruction;
+import io.asyncify4j.wasm.ir.StructuredInstruction;
+import io.asyncify4j.wasm.ir.IfInstruction;
+import io.asyncify4j.wasm.model.Export;
+import io.asyncify4j.wasm.model.ExternalKind;
+import io.asyncify4j.wasm.model.FuncType;
+import io.asyncify4j.wasm.model.Function;
+import io.asyncify4j.wasm.model.Global;
+import io.asyncify4j.wasm.model.GlobalType;
+import io.asyncify4j.wasm.model.Import;
+import io.asyncify4j.wasm.model.Limits;
+import io.asyncify4j.wasm.model.MemoryType;
+import io.asyncify4j.wasm.model.ModuleModel;
+import io.asyncify4j.wasm.model.ValType;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.ListIterator;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import static io.asyncify4j.asyncify.Emit.globalGet;
+import static io.asyncify4j.asyncify.Emit.globalSet;
+import static io.asyncify4j.asyncify.Emit.i32;
+import static io.asyncify4j.asyncify.Emit.localGet;
+import static io.asyncify4j.asyncify.Emit.op;
+
+/**
+ * The asyncify transform: makes a module's execution pausable and resumable with Binaryen's ABI
+ * (globals {@code __asyncify_state}/{@code __asyncify_data}, exports {@code asyncify_start_unwind},
+ * {@code asyncify_stop_unwind}, {@code asyncify_start_rewind}, {@code asyncify_stop_rewind},
+ * {@code asyncify_get_state}; a data structure {@code {i32 stack position, i32 stack end}}).
+ */
+public final class Asyncify {
+    private static final Logger LOG = LoggerFactory.getLogger(Asyncify.class);
+
+    private final ModuleModel m;
+    private final AsyncifyOptions options;
+    private int stateGlobal;
+    private int dataGlobal;
+    private int faultFunctionGlobal;
+    private int faultKindGlobal;
+    private int dataMemory;
+    private RefStore refs;
+
+    private Asyncify(ModuleModel m, AsyncifyOptions options) {
+        this.m = m;
+        this.options = options;
+    }
+
+    /** Transforms a wasm binary. */
+    public static byte[] transform(byte[] wasm, AsyncifyOptions options) {
+        ModuleModel m = WasmCodec.decode(wasm);
+        transform(m, options);
+        return WasmCodec.encode(m);
+    }
+
+    /** Transforms the module in place and reports what was instrumented. */
+    public static AsyncifyReport transform(ModuleModel module, AsyncifyOptions options) {
+        return new Asyncify(module, options).run();
+    }
+
+    private AsyncifyReport run() {
+        if (options.suspendAtFunctionEntriesAndLoops()) {
+            addSuspendPoints();
+        }
+        Map<Integer, StateAnalysis.RuntimeRole> runtimeImports = runtimeImports();
+        stateGlobal = addGlobal(0);
+        dataGlobal = addGlobal(0);
+        faultFunctionGlobal = addGlobal(-1);
+        faultKindGlobal = addGlobal(0);
+        dataMemory = chooseDataMemory();
+        refs = new RefStore(m);
+        Map<StateAnalysis.RuntimeRole, Integer> api = addRuntimeFunctions();
+        // Pure-wasm mode: from here on the runtime is the generated functions, keyed by their indices.
+        Map<Integer, StateAnalysis.RuntimeRole> runtime = wireRuntimeImports(runtimeImports, api);
+        int apiStart = m.functionCount() - api.size();
+
+        StateAnalysis analysis = new StateAnalysis(m, options, runtime);
+        analysis.run();
+        for (String w : analysis.warnings()) {
+            LOG.warn(w);
+        }
+
+        FunctionInstrumenter.Abi abi = new FunctionInstrumenter.Abi() {
+            public int stateGlobal() { return stateGlobal; }
+            public int dataGlobal() { return dataGlobal; }
+            public int dataMemory() { return dataMemory; }
+            public int faultFunctionGlobal() { return faultFunctionGlobal; }
+            public int faultKindGlobal() { return faultKindGlobal; }
+            public RefStore refs() { return refs; }
+        };
+
+        List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();
+        int sites = 0;
+        for (int f = m.importedFunctionCount(); f < apiStart; f++) {
+            if (analysis.instrumented.get(f)) {
+                boolean forced = analysis.addListed(f);
+                FunctionInstrumenter fi = new FunctionInstrumenter(m, f, abi, call -> mayUnwind(call, analysis, forced));
+                int n = fi.run();
+                sites += n;
+                done.add(new AsyncifyReport.InstrumentedFunction(f, m.functionDisplayName(f), n,
+                        analysis.chain(f)));
+            } else if (options.asserts() && !analysis.topMostRuntime.get(f) && !analysis.bottomMostRuntime.get(f)) {
+                addAsserts(f, m.definedFunction(f).body());
+            }
+        }
+        m.exports().add(new Export(AsyncifyAbi.FAULT_FUNCTION_GLOBAL, ExternalKind.GLOBAL, faultFunctionGlobal));
+        m.exports().add(new Export(AsyncifyAbi.FAULT_KIND_GLOBAL, ExternalKind.GLOBAL, faultKindGlobal));
+        LOG.debug("asyncify: {} functions instrumented, {} call sites", done.size(), sites);
+        return new AsyncifyReport(done, sites, analysis.warnings(), dataMemory);
+    }
+
+    private boolean mayUnwind(SimpleInstruction call, StateAnalysis analysis, boolean forcedByAddList) {
+        switch (call.opcode()) {
+            case CALL:
+                return analysis.changesState.get(call.index());
+            case CALL_INDIRECT:
+            case CALL_REF:
+                return forcedByAddList || analysis.indirectMayUnwind(m.funcType((int) call.immediate(0)));
+            default:
+                return false;
+        }
+    }
+
+    private int addGlobal(int init) {
+        int index = m.importCount(ExternalKind.GLOBAL) + m.globals().size();
+        m.globals().add(new Global(new GlobalType(ValType.I32, true), List.of(i32(init))));
+        return index;
+    }
+
+    private int chooseDataMemory() {
+        int memories = m.importCount(ExternalKind.MEMORY) + m.memories().size();
+        if (options.dataLocation() == AsyncifyOptions.DataLocation.SECONDARY_MEMORY) {
+            m.memories().add(new MemoryType(new Limits(options.secondaryMemoryInitialPages(),
+                    options.secondaryMemoryMaxPages(), false, false)));
+            m.exports().add(new Export(AsyncifyAbi.DATA_MEMORY_EXPORT, ExternalKind.MEMORY, memories));
+            return memories;
+        }
+        if (memories == 0) {
+            throw new AsyncifyException("the module has no memory to hold asyncify data: choose the secondary "
+                    + "memory data location");
+        }
+        if (m.memoryType(0).limits().address64()) {
+            throw new AsyncifyException("memory 0 is a 64-bit memory; asyncify data needs a 32-bit memory "
+                    + "(choose the secondary memory data location)");
+        }
+        return 0;
+    }
+
+    private Map<Integer, StateAnalysis.RuntimeRole> runtimeImports() {
+        Map<Integer, StateAnalysis.RuntimeRole> roles = new HashMap<>();
+        int fi = 0;
+        for (Import imp : m.imports()) {
+            if (imp.kind() != ExternalKind.FUNCTION) {
+                continue;
+            }
+            if (imp.module().equals(AsyncifyAbi.RUNTIME_MODULE)) {
+                StateAnalysis.RuntimeRole role;
+                FuncType expected;
+                switch (imp.name()) {
+                    case "start_unwind": role = StateAnalysis.RuntimeRole.START_UNWIND; expected = FuncType.of(List.of(ValType.I32), List.of()); break;
+                    case "stop_unwind": role = StateAnalysis.RuntimeRole.STOP_UNWIND; expected = FuncType.of(List.of(), List.of()); break;
+                    case "start_rewind": role = StateAnalysis.RuntimeRole.START_REWIND; expected = FuncType.of(List.of(ValType.I32), List.of()); break;
+                    case "stop_rewind": role = StateAnalysis.RuntimeRole.STOP_REWIND; expected = FuncType.of(List.of(), List.of()); break;
+                    case "get_state": role = StateAnalysis.RuntimeRole.GET_STATE; expected = FuncType.of(List.of(), List.of(ValType.I32)); break;
+                    default:
+                        throw new AsyncifyException("unknown asyncify runtime import '" + imp + "' (known: start_unwind, "
+                                + "stop_unwind, start_rewind, stop_rewind, get_state)");
+                }
+                if (!m.funcType(imp.typeIndex()).equals(expected)) {
+                    throw new AsyncifyException("asyncify runtime import '" + imp + "' has type "
+                            + m.funcType(imp.typeIndex()) + ", expected " + expected);
+                }
+                roles.put(fi, role);
+            }
+            fi++;
+        }
+        return roles;
+    }
+
+    /** Adds the exported ABI functions; returns their function indices by role. */
+    private Map<StateAnalysis.RuntimeRole, Integer> addRuntimeFunctions() {
+        Map<StateAnalysis.RuntimeRole, Integer> out = new HashMap<>();
+        int voidType = m.internFuncType(FuncType.of(List.of(), List.of()));
+        int i32Param = m.internFuncType(FuncType.of(List.of(ValType.I32), List.of()));
+        int i32Result = m.internFuncType(FuncType.of(List.of(), List.of(ValType.I32)));
+        out.put(StateAnalysis.RuntimeRole.START_UNWIND, addApi(AsyncifyAbi.START_UNWIND, i32Param,
+                stateChange(AsyncifyAbi.STATE_UNWINDING, true)));
+        out.put(StateAnalysis.RuntimeRole.STOP_UNWIND, addApi(AsyncifyAbi.STOP_UNWIND, voidType,
+                stateChange(AsyncifyAbi.STATE_NORMAL, false)));
+        out.put(StateAnalysis.RuntimeRole.START_REWIND, addApi(AsyncifyAbi.START_REWIND, i32Param,
+                stateChange(AsyncifyAbi.STATE_REWINDING, true)));
+        out.put(StateAnalysis.RuntimeRole.STOP_REWIND, addApi(AsyncifyAbi.STOP_REWIND, voidType,
+                stateChange(AsyncifyAbi.STATE_NORMAL, false)));
+        out.put(StateAnalysis.RuntimeRole.GET_STATE, addApi(AsyncifyAbi.GET_STATE, i32Result,
+                List.of(globalGet(stateGlobal))));
+        return out;
+    }
+
+    /** Sets the state (and the data pointer from param 0), then checks the stack position against its end. */
+    private List<Instruction> stateChange(int state, boolean setsData) {
+        List<Instruction> body = new ArrayList<>();
+        body.add(i32(state));
+        body.add(globalSet(stateGlobal));
+        if (setsData) {
+            body.add(localGet(0));
+            body.add(globalSet(dataGlobal));
+        }
+        body.add(globalGet(dataGlobal));
+        body.add(Emit.load(ValType.I32, dataMemory, 0));
+        body.add(globalGet(dataGlobal));
+        body.add(Emit.load(ValType.I32, dataMemory, 4));
+        body.add(op(Opcode.I32_GT_U));
+        body.add(Emit.ifThen(List.of(op(Opcode.UNREACHABLE))));
+        return body;
+    }
+
+    private int addApi(String name, int typeIndex, List<Instruction> body) {
+        int index = m.functionCount();
+        m.functions().add(new Function(typeIndex, List.of(), body));
+        m.exports().add(new Export(name, ExternalKind.FUNCTION, index));
+        if (m.names() != null) {
+            m.names().functionNames().put(index, name);
+        }
+        return index;
+    }
+
+    /** Pure-wasm mode: calls to asyncify.* imports go to the generated functions; the imports are removed. */
+    private Map<Integer, StateAnalysis.RuntimeRole> wireRuntimeImports(Map<Integer, StateAnalysis.RuntimeRole> runtime,
+                                    Map<StateAnalysis.RuntimeRole, Integer> api) {
+        Map<Integer, StateAnalysis.RuntimeRole> roles = new HashMap<>();
+        if (runtime.isEmpty()) {
+            api.forEach((role, index) -> roles.put(index, role));
+            return roles;
+        }
+        int imported = m.importedFunctionCount();
+        int[] map = new int[m.functionCount()];
+        int removedBefore = 0;
+        for (int f = 0; f < map.length; f++) {
+            if (runtime.containsKey(f)) {
+                removedBefore++;
+                map[f] = -1;
+            } else {
+                map[f] = f - (f < imported ? removedBefore : runtime.size());
+            }
+        }
+        for (Map.Entry<Integer, StateAnalysis.RuntimeRole> e : runtime.entrySet()) {
+            map[e.getKey()] = map[api.get(e.getValue())];
+        }
+        int fi = 0;
+        for (ListIterator<Import> it = m.imports().listIterator(); it.hasNext(); ) {
+            Import imp = it.next();
+            if (imp.kind() == ExternalKind.FUNCTION) {
+                if (runtime.containsKey(fi)) {
+                    it.remove();
+                }
+                fi++;
+            }
+        }
+        FunctionIndexRemap.apply(m, f -> map[f]);
+        api.forEach((role, index) -> roles.put(map[index], role));
+        return roles;
+    }
+
+    /** Chaos testing and preemption: a call to an unwinding import at every function entry and loop header. */
+    private void addSuspendPoints() {
+        int type = m.internFuncType(FuncType.of(List.of(), List.of()));
+        int imported = m.importedFunctionCount();
+        FunctionIndexRemap.apply(m, f -> f < imported ? f : f + 1);
+        m.imports().add(Import.function(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.SUSPEND_IMPORT, type));
+        int suspend = imported;
+        for (Function f : m.functions()) {
+            insertAtLoops(f.body(), suspend);
+            f.body().add(0, SimpleInstruction.of(Opcode.CALL, suspend));
+        }
+    }
+
+    private static void insertAtLoops(List<Instruction> body, int suspend) {
+        for (Instruction in : body) {
+            if (in instanceof StructuredInstruction st) {
+                insertAtLoops(st.body(), suspend);
+                if (st instanceof IfInstruction i) {
+                    insertAtLoops(i.elseBody(), suspend);
+                }
+                if (st.opcode() == Opcode.LOOP) {
+                    st.body().add(0, SimpleInstruction.of(Opcode.CALL, suspend));
+                }
+            }
+        }
+    }
+
+    /** Asserts: after every call in an uninstrumented function, trap with a named fault if the state changed. */
+    private void addAsserts(int funcIndex, List<Instruction> body) {
+        ListIterator<Instruction> it = body.listIterator();
+        while (it.hasNext()) {
+            Instruction in = it.next();
+            if (in instanceof StructuredInstruction st) {
+                addAsserts(funcIndex, st.body());
+                if (st instanceof IfInstruction i) {
+                    addAsserts(funcIndex, i.elseBody());
+                }
+                continue;
+            }
+            Opcode op = in.opcode();
+            if (op == Opcode.CALL || op == Opcode.CALL_INDIRECT || op == Opcode.CALL_REF) {
+                it.add(globalGet(stateGlobal));
+                it.add(Emit.ifThen(List.of(i32(funcIndex), globalSet(faultFunctionGlobal),
+                        i32(AsyncifyAbi.FAULT_ASSERT), globalSet(faultKindGlobal), op(Opcode.UNREACHABLE))));
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package io.asyncify4j.asyncify;
+
+/** Names and constants of the asyncify ABI (Binaryen-compatible) and of asyncify4j's additions. */
+public final class AsyncifyAbi {
+    private AsyncifyAbi() {}
+
+    public static final int STATE_NORMAL = 0;
+    public static final int STATE_UNWINDING = 1;
+    public static final int STATE_REWINDING = 2;
+
+    public static final String STATE_GLOBAL = "__asyncify_state";
+    public static final String DATA_GLOBAL = "__asyncify_data";
+
+    public static final String START_UNWIND = "asyncify_start_unwind";
+    public static final String STOP_UNWIND = "asyncify_stop_unwind";
+    public static final String START_REWIND = "asyncify_start_rewind";
+    public static final String STOP_REWIND = "asyncify_stop_rewind";
+    public static final String GET_STATE = "asyncify_get_state";
+
+    /** Module name of the pure-wasm runtime imports ({@code asyncify.start_unwind} ...). */
+    public static final String RUNTIME_MODULE = "asyncify";
+
+    /**
+     * Exported global holding the index of the function that detected a fault (asyncify stack overflow,
+     * or with asserts a state change under an uninstrumented function), -1 when none. The trap that
+     * follows is then reported with that function's name.
+     */
+    public static final String FAULT_FUNCTION_GLOBAL = "asyncify4j_fault_function";
+    /** Exported global: 1 = asyncify stack overflow, 2 = state changed under an uninstrumented function. */
+    public static final String FAULT_KIND_GLOBAL = "asyncify4j_fault_kind";
+    public static final int FAULT_OVERFLOW = 1;
+    public static final int FAULT_ASSERT = 2;
+
+    /** Name under which the data memory is exported when the transform adds a secondary memory. */
+    public static final String DATA_MEMORY_EXPORT = "asyncify4j_data_memory";
+
+    /** The import called at each injected suspension point (function entries, loop headers). */
+    public static final String SUSPEND_MODULE = "asyncify4j";
+    public static final String SUSPEND_IMPORT = "suspend_point";
+}

@@ -1,0 +1,237 @@
+package io.asyncify4j.asyncify;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the asyncify transform instruments and where it keeps its data. Mirrors Binaryen's
+ * {@code --pass-arg=asyncify-*} options; build with {@link #builder()}.
+ *
+ * <p>Function lists take names from the name section (with or without a leading {@code $}) or
+ * function indices; import lists take {@code module.name} patterns with {@code *} globs. Any list
+ * entry of the form {@code @path} is replaced by the lines of that file.
+ */
+public final class AsyncifyOptions {
+    /** Where the asyncify data structure and stack live. */
+    public enum DataLocation {
+        /** The module's memory 0, as Binaryen does: the host places the data inside guest memory. */
+        MODULE_MEMORY,
+        /** A memory added by the transform, which guest code never addresses. */
+        SECONDARY_MEMORY
+    }
+
+    private final List<String> unwindingImports;
+    private final boolean ignoreImports;
+    private final boolean ignoreIndirect;
+    private final List<String> onlyList;
+    private final List<String> removeList;
+    private final List<String> addList;
+    private final boolean propagateAddList;
+    private final boolean asserts;
+    private final DataLocation dataLocation;
+    private final int secondaryMemoryInitialPages;
+    private final int secondaryMemoryMaxPages;
+    private final boolean suspendAtFunctionEntriesAndLoops;
+
+    private AsyncifyOptions(Builder b) {
+        this.unwindingImports = b.unwindingImports == null ? null : expand(b.unwindingImports);
+        this.ignoreImports = b.ignoreImports;
+        this.ignoreIndirect = b.ignoreIndirect;
+        this.onlyList = b.onlyList == null ? null : expand(b.onlyList);
+        this.removeList = expand(b.removeList);
+        this.addList = expand(b.addList);
+        this.propagateAddList = b.propagateAddList;
+        this.asserts = b.asserts;
+        this.dataLocation = b.dataLocation;
+        this.secondaryMemoryInitialPages = b.secondaryMemoryInitialPages;
+        this.secondaryMemoryMaxPages = b.secondaryMemoryMaxPages;
+        this.suspendAtFunctionEntriesAndLoops = b.suspendPoints;
+        if (onlyList != null && (!removeList.isEmpty() || !addList.isEmpty())) {
+            throw new AsyncifyException("conflicting options: the only-list cannot be combined with the "
+                    + "remove-list or the add-list");
+        }
+        if (secondaryMemoryMaxPages < secondaryMemoryInitialPages) {
+            throw new AsyncifyException("secondary memory maximum (" + secondaryMemoryMaxPages
+                    + " pages) is below its initial size (" + secondaryMemoryInitialPages + " pages)");
+        }
+    }
+
+    private static List<String> expand(List<String> entries) {
+        List<String> out = new ArrayList<>();
+        for (String e : entries) {
+            String t = e.trim();
+            if (t.isEmpty()) {
+                continue;
+            }
+            if (t.startsWith("@")) {
+                Path p = Path.of(t.substring(1));
+                try {
+                    for (String line : Files.readAllLines(p)) {
+                        for (String part : line.split(",")) {
+                            if (!part.isBlank()) {
+                                out.add(part.trim());
+                            }
+                        }
+                    }
+                } catch (IOException ex) {
+                    throw new AsyncifyException("cannot read list file " + p + ": " + ex.getMessage());
+                }
+            } else {
+                out.add(t);
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Defaults: every import may unwind, indirect calls may unwind, data in the module's memory. */
+    public static AsyncifyOptions defaults() {
+        return builder().build();
+    }
+
+    /** Import patterns that may unwind; null means every import. */
+    public List<String> unwindingImports() {
+        return unwindingImports;
+    }
+
+    public boolean ignoreImports() {
+        return ignoreImports;
+    }
+
+    public boolean ignoreIndirect() {
+        return ignoreIndirect;
+    }
+
+    /** Functions to instrument exactly, or null. */
+    public List<String> onlyList() {
+        return onlyList;
+    }
+
+    public List<String> removeList() {
+        return removeList;
+    }
+
+    public List<String> addList() {
+        return addList;
+    }
+
+    public boolean propagateAddList() {
+        return propagateAddList;
+    }
+
+    public boolean asserts() {
+        return asserts;
+    }
+
+    public DataLocation dataLocation() {
+        return dataLocation;
+    }
+
+    public int secondaryMemoryInitialPages() {
+        return secondaryMemoryInitialPages;
+    }
+
+    public int secondaryMemoryMaxPages() {
+        return secondaryMemoryMaxPages;
+    }
+
+    /** Whether every function entry and loop header becomes a suspension point (chaos testing, preemption). */
+    public boolean suspendAtFunctionEntriesAndLoops() {
+        return suspendAtFunctionEntriesAndLoops;
+    }
+
+    /** Builder of {@link AsyncifyOptions}. */
+    public static final class Builder {
+        private List<String> unwindingImports;
+        private boolean ignoreImports;
+        private boolean ignoreIndirect;
+        private List<String> onlyList;
+        private List<String> removeList = List.of();
+        private List<String> addList = List.of();
+        private boolean propagateAddList;
+        private boolean asserts;
+        private DataLocation dataLocation = DataLocation.MODULE_MEMORY;
+        private int secondaryMemoryInitialPages = 1;
+        private int secondaryMemoryMaxPages = 16;
+        private boolean suspendPoints;
+
+        private Builder() {}
+
+        /** Only imports matching these {@code module.name} patterns ({@code *} globs, {@code @file}) may unwind. */
+        public Builder unwindingImports(List<String> patterns) {
+            this.unwindingImports = List.copyOf(patterns);
+            return this;
+        }
+
+        /** No import may unwind (only the pure-wasm runtime functions change the state). */
+        public Builder ignoreImports(boolean v) {
+            this.ignoreImports = v;
+            return this;
+        }
+
+        /** Indirect calls ({@code call_indirect}, {@code call_ref}) are assumed never to unwind. */
+        public Builder ignoreIndirect(boolean v) {
+            this.ignoreIndirect = v;
+            return this;
+        }
+
+        /** Instrument exactly these functions. */
+        public Builder onlyList(List<String> functions) {
+            this.onlyList = List.copyOf(functions);
+            return this;
+        }
+
+        /** Never instrument these functions (they are assumed not to unwind). */
+        public Builder removeList(List<String> functions) {
+            this.removeList = List.copyOf(functions);
+            return this;
+        }
+
+        /** Always instrument these functions, as if they could unwind. */
+        public Builder addList(List<String> functions) {
+            this.addList = List.copyOf(functions);
+            return this;
+        }
+
+        /** Callers of add-listed functions are instrumented too. */
+        public Builder propagateAddList(boolean v) {
+            this.propagateAddList = v;
+            return this;
+        }
+
+        /** Functions left uninstrumented trap with a named fault if the state changes under them. */
+        public Builder asserts(boolean v) {
+            this.asserts = v;
+            return this;
+        }
+
+        public Builder dataLocation(DataLocation location) {
+            this.dataLocation = location;
+            return this;
+        }
+
+        /** Size of the secondary data memory (64 KiB pages): initial, and the maximum it may grow to. */
+        public Builder secondaryMemoryPages(int initial, int max) {
+            this.secondaryMemoryInitialPages = initial;
+            this.secondaryMemoryMaxPages = max;
+            return this;
+        }
+
+        /** Make every function entry and loop header a suspension point (see {@link AsyncifyAbi#SUSPEND_IMPORT}). */
+        public Builder suspendAtFunctionEntriesAndLoops(boolean v) {
+            this.suspendPoints = v;
+            return this;
+        }
+
+        public AsyncifyOptions build() {
+            return new AsyncifyOptions(this);
+        }
+    }
+}

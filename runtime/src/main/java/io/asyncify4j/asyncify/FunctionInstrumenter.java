@@ -1,0 +1,558 @@
+package io.asyncify4j.asyncify;
+
+import io.asyncify4j.wasm.ir.BlockInstruction;
+import io.asyncify4j.wasm.ir.BlockType;
+import io.asyncify4j.wasm.ir.Catch;
+import io.asyncify4j.wasm.ir.IfInstruction;
+import io.asyncify4j.wasm.ir.Instruction;
+import io.asyncify4j.wasm.ir.Opcode;
+import io.asyncify4j.wasm.ir.SimpleInstruction;
+import io.asyncify4j.wasm.ir.StructuredInstruction;
+import io.asyncify4j.wasm.ir.TryTableInstruction;
+import io.asyncify4j.wasm.model.FuncType;
+import io.asyncify4j.wasm.model.Function;
+import io.asyncify4j.wasm.model.ModuleModel;
+import io.asyncify4j.wasm.model.ValType;
+import io.asyncify4j.wasm.typing.FunctionTyping;
+import io.asyncify4j.wasm.typing.StackState;
+import io.asyncify4j.wasm.typing.StackTyper;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.ListIterator;
+import java.util.Map;
+import java.util.function.Predicate;
+
+import static io.asyncify4j.asyncify.Emit.globalGet;
+import static io.asyncify4j.asyncify.Emit.i32;
+import static io.asyncify4j.asyncify.Emit.ifThen;
+import static io.asyncify4j.asyncify.Emit.localGet;
+import static io.asyncify4j.asyncify.Emit.localSet;
+import static io.asyncify4j.asyncify.Emit.localTee;
+import static io.asyncify4j.asyncify.Emit.op;
+
+/**
+ * Rewrites one function so it can unwind and rewind at its may-unwind call sites.
+ *
+ * <p>The function body is split, at every level of nesting, into runs of code that cannot unwind and
+ * the instructions that can (may-unwind calls, and blocks containing them). Around each such
+ * instruction X, every operand-stack value of the enclosing block is moved into locals, so no value
+ * lives on the wasm stack across X:
+ * <pre>
+ *   if (state == normal) { local.get V...; &lt;run before X&gt;; local.set W... }   ;; skipped on rewind
+ *   if (state == normal || callIndex in X) { local.get inputs; X'; local.set results }
+ * </pre>
+ * Call sites are numbered in program order; a rewind re-enters exactly the blocks that contain the
+ * saved call index, so a body only ever runs in rewinding state when it contains the call being
+ * resumed, and the code after the last may-unwind instruction of a body runs unguarded. {@code if}
+ * picks its arm by call index while rewinding. At a call site, when the callee returns unwinding, the
+ * call index is recorded and control branches to a shared exit that pushes a frame (call index and
+ * live locals) onto the asyncify stack, checking for overflow first. On entry in rewinding state the
+ * frame is popped and the locals restored.
+ */
+final class FunctionInstrumenter {
+    /** The module-level pieces the instrumented code refers to. */
+    interface Abi {
+        int stateGlobal();
+
+        int dataGlobal();
+
+        int dataMemory();
+
+        int faultFunctionGlobal();
+
+        int faultKindGlobal();
+
+        RefStore refs();
+    }
+
+    private static final int EXIT_LABEL = 1; // absolute depth of the unwind exit block
+
+    private final ModuleModel m;
+    private final int funcIndex;
+    private final Function f;
+    private final FuncType signature;
+    private final Abi abi;
+    private final Predicate<SimpleInstruction> unwinds;
+    private final LabelMap labels = new LabelMap();
+    private final Map<Instruction, int[]> ranges = new IdentityHashMap<>();
+    /** Added locals that hold a value across a may-unwind instruction, so frames must save them. */
+    private final BitSet pendingAcross = new BitSet();
+    /** Declared type of each local that held a non-nullable reference (its gets re-assert non-null). */
+    private final Map<Integer, ValType> nonNullLocals = new java.util.HashMap<>();
+    private FunctionTyping typing;
+    private int callSites;
+    private int callIndexLocal;
+
+    FunctionInstrumenter(ModuleModel m, int funcIndex, Abi abi, Predicate<SimpleInstruction> unwinds) {
+        this.m = m;
+        this.funcIndex = funcIndex;
+        this.f = m.definedFunction(funcIndex);
+        this.signature = m.funcType(f.typeIndex());
+        this.abi = abi;
+        this.unwinds = unwinds;
+    }
+
+    /** Instruments the function; returns the number of may-unwind call sites. */
+    int run() {
+        for (ValType r : signature.results()) {
+            if (r.isRef() && !r.nullable()) {
+                throw new AsyncifyException("cannot instrument " + m.functionDisplayName(funcIndex)
+                        + ": it returns a non-nullable reference (" + r + "), and unwinding must return a value");
+            }
+        }
+        lowerReturnCalls(f.body());
+        makeLocalsNullable();
+        typing = StackTyper.type(m, funcIndex);
+        number(f.body());
+        if (callSites == 0) {
+            return 0;
+        }
+        int originalLocalCount = signature.params().size() + f.locals().size();
+        BitSet readLocals = new BitSet();
+        InstructionWalker.forEachSimple(f.body(), s -> {
+            if (s.opcode() == Opcode.LOCAL_GET) {
+                readLocals.set(s.index());
+            }
+        });
+        callIndexLocal = newLocal(ValType.I32);
+
+        List<Instruction> newBody = new ArrayList<>();
+        labels.enterSynthetic(); // the exit block
+        List<Instruction> main = sequence(f.body(), List.of());
+        main.add(op(Opcode.RETURN));
+        labels.exitSynthetic();
+
+        // Locals to save: originals that are ever read, plus spills that carry values past a call.
+        List<Integer> saved = new ArrayList<>();
+        int total = signature.params().size() + f.locals().size();
+        for (int i = 0; i < total; i++) {
+            boolean save = i < originalLocalCount ? readLocals.get(i) : pendingAcross.get(i);
+            if (save && i != callIndexLocal) {
+                saved.add(i);
+            }
+        }
+        FrameLayout layout = new FrameLayout(saved);
+        int frameLocal = newLocal(ValType.I32);
+
+        newBody.add(ifThen(rewindPrologue(layout, frameLocal)));
+        newBody.add(BlockInstruction.block(BlockType.EMPTY, main));
+        newBody.addAll(unwindEpilogue(layout, frameLocal));
+        for (ValType r : signature.results()) {
+            newBody.add(Emit.zero(r));
+        }
+        // The prologue's condition goes in front of its if.
+        List<Instruction> withCondition = new ArrayList<>();
+        withCondition.add(globalGet(abi.stateGlobal()));
+        withCondition.add(i32(AsyncifyAbi.STATE_REWINDING));
+        withCondition.add(op(Opcode.I32_EQ));
+        withCondition.addAll(newBody);
+        f.body().clear();
+        f.body().addAll(withCondition);
+        return callSites;
+    }
+
+    // ------------------------------------------------------------------ preparation
+
+    private void lowerReturnCalls(List<Instruction> body) {
+        ListIterator<Instruction> it = body.listIterator();
+        while (it.hasNext()) {
+            Instruction in = it.next();
+            if (in instanceof StructuredInstruction st) {
+                lowerReturnCalls(st.body());
+                if (st instanceof IfInstruction i) {
+                    lowerReturnCalls(i.elseBody());
+                }
+                continue;
+            }
+            SimpleInstruction s = (SimpleInstruction) in;
+            Opcode plain;
+            switch (s.opcode()) {
+                case RETURN_CALL: plain = Opcode.CALL; break;
+                case RETURN_CALL_INDIRECT: plain = Opcode.CALL_INDIRECT; break;
+                case RETURN_CALL_REF: plain = Opcode.CALL_REF; break;
+                default: continue;
+            }
+            SimpleInstruction call = SimpleInstruction.of(plain, s.immediates());
+            if (unwinds.test(call)) {
+                // A tail call cannot be resumed into: make it an ordinary call followed by return.
+                it.set(call);
+                it.add(op(Opcode.RETURN));
+            }
+        }
+    }
+
+    /**
+     * Non-nullable locals become nullable, with {@code ref.as_non_null} after each read: restoring a
+     * local inside the rewind prologue, or setting it inside a guard, would not count as initializing it.
+     */
+    private void makeLocalsNullable() {
+        int params = signature.params().size();
+        for (int i = 0; i < f.locals().size(); i++) {
+            ValType t = f.locals().get(i);
+            if (t.isRef() && !t.nullable()) {
+                nonNullLocals.put(params + i, t);
+                f.locals().set(i, Emit.storable(t));
+            }
+        }
+        if (!nonNullLocals.isEmpty()) {
+            reassertNonNull(f.body());
+        }
+    }
+
+    private void reassertNonNull(List<Instruction> body) {
+        ListIterator<Instruction> it = body.listIterator();
+        while (it.hasNext()) {
+            Instruction in = it.next();
+            if (in instanceof StructuredInstruction st) {
+                reassertNonNull(st.body());
+                if (st instanceof IfInstruction i) {
+                    reassertNonNull(i.elseBody());
+                }
+            } else if ((in.opcode() == Opcode.LOCAL_GET || in.opcode() == Opcode.LOCAL_TEE)
+                    && nonNullLocals.containsKey(((SimpleInstruction) in).index())) {
+                it.add(op(Opcode.REF_AS_NON_NULL));
+            }
+        }
+    }
+
+    /** Numbers reachable may-unwind call sites in program order and records each block's index range. */
+    private void number(List<Instruction> body) {
+        for (Instruction in : body) {
+            if (typing.before(in).unreachable()) {
+                continue;
+            }
+            if (in instanceof SimpleInstruction s) {
+                if (isCall(s.opcode()) && unwinds.test(s)) {
+                    ranges.put(in, new int[] {callSites, callSites});
+                    callSites++;
+                }
+                continue;
+            }
+            StructuredInstruction st = (StructuredInstruction) in;
+            int lo = callSites;
+            number(st.body());
+            int thenEnd = callSites;
+            if (st instanceof IfInstruction i) {
+                number(i.elseBody());
+            }
+            if (callSites > lo) {
+                // For an if: {lo, hi, end of then-arm (exclusive)}.
+                ranges.put(in, new int[] {lo, callSites - 1, thenEnd});
+            }
+        }
+    }
+
+    private static boolean isCall(Opcode op) {
+        return op == Opcode.CALL || op == Opcode.CALL_INDIRECT || op == Opcode.CALL_REF;
+    }
+
+    private int newLocal(ValType type) {
+        int index = f.addLocal(signature.params().size(), Emit.storable(type));
+        if (type.isRef() && !type.nullable()) {
+            nonNullLocals.put(index, type);
+        }
+        return index;
+    }
+
+    private void pushLocals(List<Instruction> out, List<Integer> locals) {
+        for (int l : locals) {
+            out.add(localGet(l));
+            if (nonNullLocals.containsKey(l)) {
+                out.add(op(Opcode.REF_AS_NON_NULL));
+            }
+        }
+    }
+
+    private static void popInto(List<Instruction> out, List<Integer> locals) {
+        for (int i = locals.size() - 1; i >= 0; i--) {
+            out.add(localSet(locals.get(i)));
+        }
+    }
+
+    private List<Integer> newLocals(List<ValType> types) {
+        List<Integer> out = new ArrayList<>();
+        for (ValType t : types) {
+            out.add(newLocal(t));
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ emission
+
+    private void isNormal(List<Instruction> out) {
+        out.add(globalGet(abi.stateGlobal()));
+        out.add(op(Opcode.I32_EQZ));
+    }
+
+    /** Pushes whether the saved call index lies in [lo, hi]. */
+    private void callIndexIn(List<Instruction> out, int lo, int hi) {
+        out.add(localGet(callIndexLocal));
+        if (lo == hi) {
+            out.add(i32(lo));
+            out.add(op(Opcode.I32_EQ));
+        } else {
+            out.add(i32(lo));
+            out.add(op(Opcode.I32_SUB));
+            out.add(i32(hi - lo));
+            out.add(op(Opcode.I32_LE_U));
+        }
+    }
+
+    /**
+     * Transforms a body that starts with the values held in locals {@code entry} on the stack, and
+     * ends leaving its results on the stack.
+     */
+    private List<Instruction> sequence(List<Instruction> body, List<Integer> entry) {
+        List<Instruction> out = new ArrayList<>();
+        List<Integer> held = entry;
+        int start = 0;
+        for (int i = 0; i < body.size(); i++) {
+            Instruction x = body.get(i);
+            int[] range = ranges.get(x);
+            if (range == null) {
+                continue;
+            }
+            StackState st = typing.before(x);
+            int base = st.frameBase();
+            int height = st.height();
+            List<Instruction> before = body.subList(start, i);
+            List<Integer> spilled;
+            if (before.isEmpty()) {
+                spilled = held;
+            } else {
+                List<ValType> types = new ArrayList<>();
+                for (int h = base; h < height; h++) {
+                    types.add(st.stack()[h]);
+                }
+                spilled = newLocals(types);
+                List<Instruction> guarded = new ArrayList<>();
+                pushLocals(guarded, held);
+                labels.enterSynthetic();
+                guarded.addAll(labels.copy(before));
+                labels.exitSynthetic();
+                popInto(guarded, spilled);
+                isNormal(out);
+                out.add(ifThen(guarded));
+            }
+            int inputs = inputCount(x);
+            List<Integer> pending = spilled.subList(0, spilled.size() - inputs);
+            List<Integer> inputLocals = spilled.subList(spilled.size() - inputs, spilled.size());
+            // Values below X's inputs are read after X, so a frame saved inside X must keep them.
+            pending.forEach(pendingAcross::set);
+            List<ValType> resultTypes = resultTypes(x);
+            List<Integer> results = newLocals(resultTypes);
+
+            List<Instruction> wrapped = new ArrayList<>();
+            labels.enterSynthetic();
+            pushLocals(wrapped, inputLocals);
+            emitUnwindable(wrapped, x, range);
+            popInto(wrapped, results);
+            labels.exitSynthetic();
+
+            isNormal(out);
+            callIndexIn(out, range[0], range[1]);
+            out.add(op(Opcode.I32_OR));
+            out.add(ifThen(wrapped));
+
+            List<Integer> next = new ArrayList<>(pending);
+            next.addAll(results);
+            held = next;
+            start = i + 1;
+        }
+        pushLocals(out, held);
+        out.addAll(labels.copy(body.subList(start, body.size())));
+        return out;
+    }
+
+    private int inputCount(Instruction x) {
+        if (x instanceof SimpleInstruction s) {
+            switch (s.opcode()) {
+                case CALL: return m.functionType(s.index()).params().size();
+                case CALL_INDIRECT:
+                case CALL_REF: return m.funcType((int) s.immediate(0)).params().size() + 1;
+                default: throw new IllegalStateException(s.toString());
+            }
+        }
+        StructuredInstruction st = (StructuredInstruction) x;
+        int params = blockParams(st.blockType()).size();
+        return st.opcode() == Opcode.IF ? params + 1 : params;
+    }
+
+    private List<ValType> resultTypes(Instruction x) {
+        if (x instanceof SimpleInstruction s) {
+            return s.opcode() == Opcode.CALL ? m.functionType(s.index()).results()
+                    : m.funcType((int) s.immediate(0)).results();
+        }
+        BlockType bt = ((StructuredInstruction) x).blockType();
+        if (bt.hasTypeIndex()) {
+            return m.funcType(bt.typeIndex()).results();
+        }
+        return bt.result() == null ? List.of() : List.of(bt.result());
+    }
+
+    private List<ValType> blockParams(BlockType bt) {
+        return bt.hasTypeIndex() ? m.funcType(bt.typeIndex()).params() : List.of();
+    }
+
+    /** Emits X' with its inputs already on the stack. */
+    private void emitUnwindable(List<Instruction> out, Instruction x, int[] range) {
+        if (x instanceof SimpleInstruction call) {
+            out.add(call);
+            List<Instruction> onUnwind = new ArrayList<>();
+            onUnwind.add(i32(range[0]));
+            onUnwind.add(localSet(callIndexLocal));
+            labels.enterSynthetic();
+            onUnwind.add(op(Opcode.BR, labels.toAbsolute(EXIT_LABEL)));
+            labels.exitSynthetic();
+            out.add(globalGet(abi.stateGlobal()));
+            out.add(i32(AsyncifyAbi.STATE_UNWINDING));
+            out.add(op(Opcode.I32_EQ));
+            out.add(ifThen(onUnwind));
+            return;
+        }
+        StructuredInstruction st = (StructuredInstruction) x;
+        List<ValType> params = blockParams(st.blockType());
+        if (st instanceof IfInstruction i) {
+            // Normally the condition decides; while rewinding, the arm holding the saved call index.
+            int[] thenRange = {range[0], range[2] - 1};
+            if (range[2] > range[0]) {
+                callIndexIn(out, thenRange[0], thenRange[1]);
+            } else {
+                out.add(i32(0));
+            }
+            isNormal(out);
+            out.add(op(Opcode.SELECT));
+            labels.enterOriginal();
+            List<Instruction> thenArm = arm(i.thenBody(), params);
+            List<Instruction> elseArm = arm(i.elseBody(), params);
+            labels.exitOriginal();
+            out.add(new IfInstruction(st.blockType(), thenArm, elseArm));
+            return;
+        }
+        List<Catch> catches = st instanceof TryTableInstruction t ? labels.remapCatches(t.catches()) : null;
+        labels.enterOriginal();
+        List<Instruction> body = arm(st.body(), params);
+        labels.exitOriginal();
+        if (catches != null) {
+            out.add(new TryTableInstruction(st.blockType(), catches, body));
+        } else {
+            out.add(new BlockInstruction(st.opcode(), st.blockType(), body));
+        }
+    }
+
+    /** A block body: its params move into locals first, then the body is transformed. */
+    private List<Instruction> arm(List<Instruction> body, List<ValType> params) {
+        List<Integer> paramLocals = newLocals(params);
+        List<Instruction> out = new ArrayList<>();
+        popInto(out, paramLocals);
+        out.addAll(sequence(body, paramLocals));
+        return out;
+    }
+
+    // ------------------------------------------------------------------ frames
+
+    /** Where each saved local lives in a frame: the call index at 0, then the locals, largest first. */
+    private final class FrameLayout {
+        final List<Integer> locals = new ArrayList<>();
+        final List<Integer> offsets = new ArrayList<>();
+        final int size;
+
+        FrameLayout(List<Integer> saved) {
+            int offset = 4;
+            for (int width : new int[] {16, 8, 4}) {
+                for (int l : saved) {
+                    if (slotWidth(localType(l)) == width) {
+                        locals.add(l);
+                        offsets.add(offset);
+                        offset += width;
+                    }
+                }
+            }
+            size = offset;
+        }
+    }
+
+    private ValType localType(int l) {
+        int params = signature.params().size();
+        return l < params ? signature.params().get(l) : f.locals().get(l - params);
+    }
+
+    /** Bytes a local takes in a frame; references take an i32 slot index into a reference table. */
+    private static int slotWidth(ValType t) {
+        return t.isRef() ? 4 : t.byteSize();
+    }
+
+    private List<Instruction> rewindPrologue(FrameLayout layout, int frameLocal) {
+        int mem = abi.dataMemory();
+        List<Instruction> out = new ArrayList<>();
+        // position -= size; frame = position
+        out.add(globalGet(abi.dataGlobal()));
+        out.add(globalGet(abi.dataGlobal()));
+        out.add(Emit.load(ValType.I32, mem, 0));
+        out.add(i32(layout.size));
+        out.add(op(Opcode.I32_SUB));
+        out.add(localTee(frameLocal));
+        out.add(Emit.store(ValType.I32, mem, 0));
+        out.add(localGet(frameLocal));
+        out.add(Emit.load(ValType.I32, mem, 0));
+        out.add(localSet(callIndexLocal));
+        for (int i = layout.locals.size() - 1; i >= 0; i--) {
+            int l = layout.locals.get(i);
+            ValType t = localType(l);
+            out.add(localGet(frameLocal));
+            out.add(Emit.load(t.isRef() ? ValType.I32 : t, mem, layout.offsets.get(i)));
+            if (t.isRef()) {
+                out.addAll(abi.refs().restore(t));
+            }
+            out.add(localSet(l));
+        }
+        return out;
+    }
+
+    private List<Instruction> unwindEpilogue(FrameLayout layout, int frameLocal) {
+        int mem = abi.dataMemory();
+        List<Instruction> out = new ArrayList<>();
+        // frame = position; if (frame + size > end) fault; position = frame + size
+        out.add(globalGet(abi.dataGlobal()));
+        out.add(Emit.load(ValType.I32, mem, 0));
+        out.add(localTee(frameLocal));
+        out.add(i32(layout.size));
+        out.add(op(Opcode.I32_ADD));
+        out.add(globalGet(abi.dataGlobal()));
+        out.add(Emit.load(ValType.I32, mem, 4));
+        out.add(op(Opcode.I32_GT_U));
+        out.add(ifThen(fault(AsyncifyAbi.FAULT_OVERFLOW)));
+        out.add(globalGet(abi.dataGlobal()));
+        out.add(localGet(frameLocal));
+        out.add(i32(layout.size));
+        out.add(op(Opcode.I32_ADD));
+        out.add(Emit.store(ValType.I32, mem, 0));
+        out.add(localGet(frameLocal));
+        out.add(localGet(callIndexLocal));
+        out.add(Emit.store(ValType.I32, mem, 0));
+        for (int i = 0; i < layout.locals.size(); i++) {
+            int l = layout.locals.get(i);
+            ValType t = localType(l);
+            if (t.isRef()) {
+                out.addAll(abi.refs().save(t, l, frameLocal, layout.offsets.get(i), mem));
+            } else {
+                out.add(localGet(frameLocal));
+                out.add(localGet(l));
+                out.add(Emit.store(t, mem, layout.offsets.get(i)));
+            }
+        }
+        return out;
+    }
+
+    private List<Instruction> fault(int kind) {
+        List<Instruction> out = new ArrayList<>();
+        out.add(i32(funcIndex));
+        out.add(Emit.globalSet(abi.faultFunctionGlobal()));
+        out.add(i32(kind));
+        out.add(Emit.globalSet(abi.faultKindGlobal()));
+        out.add(op(Opcode.UNREACHABLE));
+        return out;
+    }
+}

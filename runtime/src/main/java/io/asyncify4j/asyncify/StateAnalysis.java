@@ -1,0 +1,370 @@
+package io.asyncify4j.asyncify;
+
+import io.asyncify4j.wasm.ir.Opcode;
+import io.asyncify4j.wasm.model.ElementSegment;
+import io.asyncify4j.wasm.model.ExternalKind;
+import io.asyncify4j.wasm.model.FuncType;
+import io.asyncify4j.wasm.model.Function;
+import io.asyncify4j.wasm.model.Global;
+import io.asyncify4j.wasm.model.Import;
+import io.asyncify4j.wasm.model.ModuleModel;
+import io.asyncify4j.wasm.model.Table;
+import io.asyncify4j.wasm.ir.Instruction;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Decides which functions can change the asyncify state (so their callers must be instrumented) and
+ * which functions are instrumented, with the reason for each.
+ *
+ * <p>Indirect calls are filtered by signature: a {@code call_indirect} or {@code call_ref} of type T
+ * can only reach address-taken functions (in an element segment or named by {@code ref.func}) of a
+ * structurally equal type, plus imported functions of that type when a table is shared with the host.
+ */
+final class StateAnalysis {
+    private final ModuleModel m;
+    private final AsyncifyOptions options;
+    private final int importedFunctions;
+    private final Map<Integer, RuntimeRole> runtimeImports;
+
+    /** Roles of the pure-wasm runtime imports. */
+    enum RuntimeRole { START_UNWIND, STOP_UNWIND, START_REWIND, STOP_REWIND, GET_STATE }
+
+    final BitSet changesState = new BitSet();
+    final BitSet instrumented = new BitSet();
+    final BitSet topMostRuntime = new BitSet();
+    final BitSet bottomMostRuntime = new BitSet();
+    /** Why a function changes state: the callee (or a description) that made it so. */
+    final Map<Integer, String> reason = new LinkedHashMap<>();
+    /** The callee through which a function changes state, when that is the reason. */
+    private final Map<Integer, Integer> reasonCallee = new HashMap<>();
+    /** Function types (by structural equality) whose indirect calls may unwind. */
+    private final Set<FuncType> unwindingIndirectTypes = new HashSet<>();
+    private final Map<FuncType, List<Integer>> indirectCandidates = new HashMap<>();
+    private final List<String> warnings = new ArrayList<>();
+
+    StateAnalysis(ModuleModel m, AsyncifyOptions options, Map<Integer, RuntimeRole> runtimeImports) {
+        this.m = m;
+        this.options = options;
+        this.importedFunctions = m.importedFunctionCount();
+        this.runtimeImports = runtimeImports;
+    }
+
+    private BitSet addListed = new BitSet();
+
+    /** Whether {@code f} is in the add-list (its indirect calls then count as unwinding). */
+    boolean addListed(int f) {
+        return addListed.get(f);
+    }
+
+    List<String> warnings() {
+        return warnings;
+    }
+
+    static Pattern glob(String pattern) {
+        StringBuilder re = new StringBuilder();
+        for (char c : pattern.toCharArray()) {
+            if (c == '*') {
+                re.append(".*");
+            } else {
+                re.append(Pattern.quote(String.valueOf(c)));
+            }
+        }
+        return Pattern.compile(re.toString());
+    }
+
+    /** Whether the import at {@code funcIndex} may unwind, per the options. */
+    private boolean importMayUnwind(int funcIndex, List<Pattern> patterns) {
+        if (runtimeImports.containsKey(funcIndex) || options.ignoreImports()) {
+            return false;
+        }
+        if (patterns == null) {
+            return true;
+        }
+        Import imp = m.functionImport(funcIndex);
+        String full = imp.module() + "." + imp.name();
+        for (Pattern p : patterns) {
+            if (p.matcher(full).matches()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void run() {
+        List<Pattern> patterns = null;
+        if (options.unwindingImports() != null) {
+            patterns = new ArrayList<>();
+            for (String s : options.unwindingImports()) {
+                patterns.add(glob(s));
+            }
+        }
+        for (int f = 0; f < importedFunctions; f++) {
+            if (importMayUnwind(f, patterns)) {
+                changesState.set(f);
+                reason.put(f, "import " + m.functionImport(f) + " may unwind");
+            }
+        }
+        BitSet removed = resolve(options.removeList(), "remove-list");
+        BitSet added = resolve(options.addList(), "add-list");
+        addListed = added;
+        BitSet only = options.onlyList() == null ? null : resolve(options.onlyList(), "only-list");
+
+        // Direct callees and indirect call types per defined function.
+        int n = m.functions().size();
+        List<Set<Integer>> callees = new ArrayList<>();
+        List<Set<FuncType>> indirectTypes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Set<Integer> direct = new HashSet<>();
+            Set<FuncType> indirect = new HashSet<>();
+            int self = importedFunctions + i;
+            InstructionWalker.forEachSimple(m.functions().get(i).body(), s -> {
+                switch (s.opcode()) {
+                    case CALL:
+                    case RETURN_CALL: {
+                        int callee = s.index();
+                        direct.add(callee);
+                        RuntimeRole role = runtimeImports.get(callee);
+                        if (role == RuntimeRole.START_UNWIND || role == RuntimeRole.STOP_REWIND) {
+                            topMostRuntime.set(self);
+                        } else if (role == RuntimeRole.STOP_UNWIND || role == RuntimeRole.START_REWIND) {
+                            bottomMostRuntime.set(self);
+                        }
+                        break;
+                    }
+                    case CALL_INDIRECT:
+                    case RETURN_CALL_INDIRECT:
+                    case CALL_REF:
+                    case RETURN_CALL_REF:
+                        indirect.add(m.funcType((int) s.immediate(0)));
+                        break;
+                    default:
+                        break;
+                }
+            });
+            callees.add(direct);
+            indirectTypes.add(indirect);
+        }
+        computeIndirectCandidates();
+
+        for (int f = topMostRuntime.nextSetBit(0); f >= 0; f = topMostRuntime.nextSetBit(f + 1)) {
+            if (bottomMostRuntime.get(f)) {
+                continue;
+            }
+            changesState.set(f);
+            reason.put(f, "calls the asyncify runtime (start_unwind/stop_rewind) directly");
+        }
+        if (options.propagateAddList()) {
+            for (int f = added.nextSetBit(0); f >= 0; f = added.nextSetBit(f + 1)) {
+                changesState.set(f);
+                reason.putIfAbsent(f, "in the add-list");
+            }
+        }
+
+        // Fixed point backwards over callers; bottom-most runtime and removed functions stop propagation.
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            if (!options.ignoreIndirect()) {
+                for (Map.Entry<FuncType, List<Integer>> e : indirectCandidates.entrySet()) {
+                    if (unwindingIndirectTypes.contains(e.getKey())) {
+                        continue;
+                    }
+                    for (int cand : e.getValue()) {
+                        if (changesState.get(cand)) {
+                            unwindingIndirectTypes.add(e.getKey());
+                            changed = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                int f = importedFunctions + i;
+                if (changesState.get(f) || bottomMostRuntime.get(f) || removed.get(f)) {
+                    continue;
+                }
+                String why = null;
+                for (int callee : callees.get(i)) {
+                    if (changesState.get(callee)) {
+                        why = "calls " + m.functionDisplayName(callee);
+                        reasonCallee.put(f, callee);
+                        break;
+                    }
+                }
+                if (why == null && !options.ignoreIndirect()) {
+                    for (FuncType t : indirectTypes.get(i)) {
+                        if (unwindingIndirectTypes.contains(t) || tableSharedWithHost()) {
+                            why = "makes an indirect call of type " + t + " that may unwind";
+                            break;
+                        }
+                    }
+                }
+                if (why != null) {
+                    changesState.set(f);
+                    reason.put(f, why);
+                    changed = true;
+                }
+            }
+        }
+
+        for (int i = 0; i < n; i++) {
+            int f = importedFunctions + i;
+            boolean inst;
+            if (only != null) {
+                inst = only.get(f);
+            } else {
+                inst = (changesState.get(f) && !topMostRuntime.get(f) && !bottomMostRuntime.get(f) && !removed.get(f))
+                        || added.get(f);
+            }
+            if (inst) {
+                instrumented.set(f);
+                if (added.get(f)) {
+                    reason.putIfAbsent(f, "in the add-list");
+                } else if (only != null) {
+                    reason.put(f, "in the only-list");
+                }
+            }
+            // A bottom-most runtime function calling unwinding code is the normal driver pattern; a
+            // top-most one doing so is the signature of a runtime function inlined into program code.
+            if (topMostRuntime.get(f) && !bottomMostRuntime.get(f)) {
+                for (int callee : callees.get(i)) {
+                    if (changesState.get(callee) && !topMostRuntime.get(callee) && !runtimeImports.containsKey(callee)) {
+                        warnings.add("runtime function " + m.functionDisplayName(f) + " calls "
+                                + m.functionDisplayName(callee) + ", which can unwind: a runtime function is "
+                                + "never instrumented, so this call cannot be paused (the hazard of inlining a "
+                                + "runtime function into instrumented code, Binaryen issue #4681)");
+                    }
+                }
+            }
+        }
+    }
+
+    /** Whether a table (hence arbitrary host functions) is shared with the outside world. */
+    private boolean tableSharedWithHost() {
+        if (m.importCount(ExternalKind.TABLE) > 0) {
+            return true;
+        }
+        return m.exports().stream().anyMatch(e -> e.kind() == ExternalKind.TABLE);
+    }
+
+    private void computeIndirectCandidates() {
+        BitSet taken = new BitSet();
+        for (ElementSegment e : m.elements()) {
+            if (e.functionIndices() != null) {
+                e.functionIndices().forEach(taken::set);
+            } else {
+                e.expressions().forEach(x -> InstructionWalker.forEachSimple(x, s -> {
+                    if (s.opcode() == Opcode.REF_FUNC) {
+                        taken.set(s.index());
+                    }
+                }));
+            }
+        }
+        for (Function f : m.functions()) {
+            InstructionWalker.forEachSimple(f.body(), s -> {
+                if (s.opcode() == Opcode.REF_FUNC) {
+                    taken.set(s.index());
+                }
+            });
+        }
+        for (Global g : m.globals()) {
+            InstructionWalker.forEachSimple(g.init(), s -> {
+                if (s.opcode() == Opcode.REF_FUNC) {
+                    taken.set(s.index());
+                }
+            });
+        }
+        for (Table t : m.tables()) {
+            if (t.init() != null) {
+                InstructionWalker.forEachSimple(t.init(), s -> {
+                    if (s.opcode() == Opcode.REF_FUNC) {
+                        taken.set(s.index());
+                    }
+                });
+            }
+        }
+        if (tableSharedWithHost()) {
+            for (int f = 0; f < importedFunctions; f++) {
+                taken.set(f);
+            }
+            m.exports().stream().filter(e -> e.kind() == ExternalKind.FUNCTION).forEach(e -> taken.set(e.index()));
+        }
+        for (int f = taken.nextSetBit(0); f >= 0; f = taken.nextSetBit(f + 1)) {
+            if (f < m.functionCount()) {
+                indirectCandidates.computeIfAbsent(m.functionType(f), k -> new ArrayList<>()).add(f);
+            }
+        }
+    }
+
+    /** Whether an indirect call of type {@code t} may unwind. */
+    boolean indirectMayUnwind(FuncType t) {
+        return !options.ignoreIndirect() && (unwindingIndirectTypes.contains(t) || tableSharedWithHost());
+    }
+
+    /** Resolves a function list (names or indices) to function indices; unknown entries are errors. */
+    private BitSet resolve(List<String> names, String listName) {
+        BitSet out = new BitSet();
+        if (names.isEmpty()) {
+            return out;
+        }
+        Map<String, Integer> byName = new HashMap<>();
+        if (m.names() != null) {
+            m.names().functionNames().forEach((i, name) -> byName.put(name, i));
+        }
+        for (String entry : names) {
+            String key = entry.startsWith("$") ? entry.substring(1) : entry;
+            Integer idx = byName.get(key);
+            if (idx == null && key.chars().allMatch(Character::isDigit)) {
+                idx = Integer.parseInt(key);
+                if (idx >= m.functionCount()) {
+                    throw new AsyncifyException(listName + " names function index " + idx
+                            + ", but the module has only " + m.functionCount() + " functions");
+                }
+            }
+            if (idx == null) {
+                Pattern p = glob(key);
+                boolean any = false;
+                for (Map.Entry<String, Integer> e : byName.entrySet()) {
+                    if (key.contains("*") && p.matcher(e.getKey()).matches()) {
+                        out.set(e.getValue());
+                        any = true;
+                    }
+                }
+                if (!any) {
+                    throw new AsyncifyException(listName + " names unknown function '" + entry
+                            + "' (not in the name section, not an index)");
+                }
+                continue;
+            }
+            out.set(idx);
+        }
+        return out;
+    }
+
+    /** The chain of reasons that made {@code f} change state, e.g. {@code $main calls $sleep; ...}. */
+    String chain(int f) {
+        StringBuilder sb = new StringBuilder();
+        Set<Integer> seen = new HashSet<>();
+        int cur = f;
+        while (cur >= 0 && seen.add(cur)) {
+            String why = reason.get(cur);
+            if (why == null) {
+                break;
+            }
+            if (sb.length() > 0) {
+                sb.append(" -> ");
+            }
+            sb.append(m.functionDisplayName(cur)).append(": ").append(why);
+            cur = reasonCallee.getOrDefault(cur, -1);
+        }
+        return sb.toString();
+    }
+}
