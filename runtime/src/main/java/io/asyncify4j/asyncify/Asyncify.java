@@ -1,6 +1,9 @@
 package io.asyncify4j.asyncify;
 
+import io.asyncify4j.wasm.binary.BinaryWriter;
 import io.asyncify4j.wasm.codec.WasmCodec;
+import io.asyncify4j.wasm.model.DataSegment;
+import io.asyncify4j.wasm.model.SegmentMode;
 import io.asyncify4j.wasm.ir.Instruction;
 import io.asyncify4j.wasm.ir.Opcode;
 import io.asyncify4j.wasm.ir.SimpleInstruction;
@@ -70,8 +73,12 @@ public final class Asyncify {
         if (options.suspendAtFunctionEntriesAndLoops()) {
             addSuspendPoints();
         }
+        if (options.deferStart() && m.startFunction() >= 0) {
+            m.exports().add(new Export(AsyncifyAbi.DEFERRED_START_EXPORT, ExternalKind.FUNCTION, m.startFunction()));
+            m.setStartFunction(-1);
+        }
         Map<Integer, StateAnalysis.RuntimeRole> runtimeImports = runtimeImports();
-        stateGlobal = addGlobal(0);
+        stateGlobal = options.importState() ? importStateGlobal() : addGlobal(0);
         dataGlobal = addGlobal(0);
         faultFunctionGlobal = addGlobal(-1);
         faultKindGlobal = addGlobal(0);
@@ -95,6 +102,9 @@ public final class Asyncify {
             public int faultFunctionGlobal() { return faultFunctionGlobal; }
             public int faultKindGlobal() { return faultKindGlobal; }
             public RefStore refs() { return refs; }
+            public boolean growableData() {
+                return options.dataLocation() == AsyncifyOptions.DataLocation.SECONDARY_MEMORY;
+            }
         };
 
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();
@@ -135,12 +145,27 @@ public final class Asyncify {
         return index;
     }
 
+    /** Imports the state global; imported globals come first, so defined globals move up by one. */
+    private int importStateGlobal() {
+        int imported = m.importCount(ExternalKind.GLOBAL);
+        IndexRemap.globals(m, g -> g < imported ? g : g + 1);
+        m.imports().add(Import.global(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME,
+                new GlobalType(ValType.I32, true)));
+        return imported;
+    }
+
     private int chooseDataMemory() {
         int memories = m.importCount(ExternalKind.MEMORY) + m.memories().size();
         if (options.dataLocation() == AsyncifyOptions.DataLocation.SECONDARY_MEMORY) {
             m.memories().add(new MemoryType(new Limits(options.secondaryMemoryInitialPages(),
                     options.secondaryMemoryMaxPages(), false, false)));
             m.exports().add(new Export(AsyncifyAbi.DATA_MEMORY_EXPORT, ExternalKind.MEMORY, memories));
+            // The data structure {position, end} at address 0, the stack after it, to the memory's end.
+            BinaryWriter init = new BinaryWriter();
+            init.f32Bits(AsyncifyAbi.SECONDARY_STACK_START);
+            init.f32Bits(options.secondaryMemoryInitialPages() * 65536);
+            m.data().add(new DataSegment(SegmentMode.ACTIVE, memories,
+                    List.of(i32(AsyncifyAbi.SECONDARY_DATA_ADDRESS)), init.toByteArray()));
             return memories;
         }
         if (memories == 0) {
@@ -264,7 +289,7 @@ public final class Asyncify {
                 fi++;
             }
         }
-        FunctionIndexRemap.apply(m, f -> map[f]);
+        IndexRemap.functions(m, f -> map[f]);
         api.forEach((role, index) -> roles.put(map[index], role));
         return roles;
     }
@@ -273,7 +298,7 @@ public final class Asyncify {
     private void addSuspendPoints() {
         int type = m.internFuncType(FuncType.of(List.of(), List.of()));
         int imported = m.importedFunctionCount();
-        FunctionIndexRemap.apply(m, f -> f < imported ? f : f + 1);
+        IndexRemap.functions(m, f -> f < imported ? f : f + 1);
         m.imports().add(Import.function(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.SUSPEND_IMPORT, type));
         int suspend = imported;
         for (Function f : m.functions()) {

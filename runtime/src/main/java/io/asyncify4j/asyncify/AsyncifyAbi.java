@@ -34,6 +34,20 @@ public final class AsyncifyAbi {
     /** Name under which the data memory is exported when the transform adds a secondary memory. */
     public static final String DATA_MEMORY_EXPORT = "asyncify4j_data_memory";
 
+    /** Import name of the shared state global when {@link AsyncifyOptions#importState()} is set. */
+    public static final String STATE_IMPORT_MODULE = "asyncify4j";
+    public static final String STATE_IMPORT_NAME = "state";
+
+    /** Export name of the start function when {@link AsyncifyOptions#deferStart()} is set. */
+    public static final String DEFERRED_START_EXPORT = "asyncify4j_start";
+
+    /**
+     * In the secondary data memory, the data structure sits at this address and the asyncify stack
+     * starts right after it; the transform initializes both, so the memory is ready at instantiation.
+     */
+    public static final int SECONDARY_DATA_ADDRESS = 0;
+    public static final int SECONDARY_STACK_START = 8;
+
     /** The import called at each injected suspension point (function entries, loop headers). */
     public static final String SUSPEND_MODULE = "asyncify4j";
     public static final String SUSPEND_IMPORT = "suspend_point";

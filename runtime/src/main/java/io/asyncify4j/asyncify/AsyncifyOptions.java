@@ -36,6 +36,8 @@ public final class AsyncifyOptions {
     private final int secondaryMemoryInitialPages;
     private final int secondaryMemoryMaxPages;
     private final boolean suspendAtFunctionEntriesAndLoops;
+    private final boolean importState;
+    private final boolean deferStart;
 
     private AsyncifyOptions(Builder b) {
         this.unwindingImports = b.unwindingImports == null ? null : expand(b.unwindingImports);
@@ -50,6 +52,8 @@ public final class AsyncifyOptions {
         this.secondaryMemoryInitialPages = b.secondaryMemoryInitialPages;
         this.secondaryMemoryMaxPages = b.secondaryMemoryMaxPages;
         this.suspendAtFunctionEntriesAndLoops = b.suspendPoints;
+        this.importState = b.importState;
+        this.deferStart = b.deferStart;
         if (onlyList != null && (!removeList.isEmpty() || !addList.isEmpty())) {
             throw new AsyncifyException("conflicting options: the only-list cannot be combined with the "
                     + "remove-list or the add-list");
@@ -147,6 +151,22 @@ public final class AsyncifyOptions {
         return suspendAtFunctionEntriesAndLoops;
     }
 
+    /**
+     * Whether the state global is imported ({@code asyncify4j.state}) instead of defined, so that
+     * several instances share one state and a suspension unwinds through calls between them.
+     */
+    public boolean importState() {
+        return importState;
+    }
+
+    /**
+     * Whether the start function is removed from the start section and exported as
+     * {@link AsyncifyAbi#DEFERRED_START_EXPORT}, so the host runs it like any export and it may suspend.
+     */
+    public boolean deferStart() {
+        return deferStart;
+    }
+
     /** Builder of {@link AsyncifyOptions}. */
     public static final class Builder {
         private List<String> unwindingImports;
@@ -161,8 +181,22 @@ public final class AsyncifyOptions {
         private int secondaryMemoryInitialPages = 1;
         private int secondaryMemoryMaxPages = 16;
         private boolean suspendPoints;
+        private boolean importState;
+        private boolean deferStart;
 
         private Builder() {}
+
+        /** Import the state global from the host so instances share it (see {@link AsyncifyOptions#importState()}). */
+        public Builder importState(boolean v) {
+            this.importState = v;
+            return this;
+        }
+
+        /** Export the start function instead of running it at instantiation (see {@link AsyncifyOptions#deferStart()}). */
+        public Builder deferStart(boolean v) {
+            this.deferStart = v;
+            return this;
+        }
 
         /** Only imports matching these {@code module.name} patterns ({@code *} globs, {@code @file}) may unwind. */
         public Builder unwindingImports(List<String> patterns) {

@@ -65,6 +65,9 @@ final class FunctionInstrumenter {
         int faultKindGlobal();
 
         RefStore refs();
+
+        /** Whether the data memory is the transform's own, so the stack may grow it on demand. */
+        boolean growableData();
     }
 
     private static final int EXIT_LABEL = 1; // absolute depth of the unwind exit block
@@ -319,7 +322,9 @@ final class FunctionInstrumenter {
             int height = st.height();
             List<Instruction> before = body.subList(start, i);
             List<Integer> spilled;
-            if (before.isEmpty()) {
+            // A block's entry locals are written again (with garbage) when a rewind re-enters the block,
+            // so values must be copied out of them, under the guard, before they are held across X.
+            if (before.isEmpty() && (held != entry || entry.isEmpty())) {
                 spilled = held;
             } else {
                 List<ValType> types = new ArrayList<>();
@@ -514,16 +519,32 @@ final class FunctionInstrumenter {
     private List<Instruction> unwindEpilogue(FrameLayout layout, int frameLocal) {
         int mem = abi.dataMemory();
         List<Instruction> out = new ArrayList<>();
-        // frame = position; if (frame + size > end) fault; position = frame + size
+        // frame = position; if (frame + size > end) { grow or fault }; position = frame + size
         out.add(globalGet(abi.dataGlobal()));
         out.add(Emit.load(ValType.I32, mem, 0));
-        out.add(localTee(frameLocal));
-        out.add(i32(layout.size));
-        out.add(op(Opcode.I32_ADD));
-        out.add(globalGet(abi.dataGlobal()));
-        out.add(Emit.load(ValType.I32, mem, 4));
-        out.add(op(Opcode.I32_GT_U));
-        out.add(ifThen(fault(AsyncifyAbi.FAULT_OVERFLOW)));
+        out.add(localSet(frameLocal));
+        List<Instruction> overflow = new ArrayList<>();
+        if (abi.growableData()) {
+            // The stack ends where the data memory ends: grow the memory and move the end.
+            int pages = layout.size / 65536 + 1;
+            List<Instruction> grown = List.of(globalGet(abi.dataGlobal()), globalGet(abi.dataGlobal()),
+                    Emit.load(ValType.I32, mem, 4), i32(pages * 65536), op(Opcode.I32_ADD),
+                    Emit.store(ValType.I32, mem, 4));
+            overflow.add(globalGet(abi.dataGlobal()));
+            overflow.add(Emit.load(ValType.I32, mem, 4));
+            overflow.add(op(Opcode.MEMORY_SIZE, mem));
+            overflow.add(i32(16));
+            overflow.add(op(Opcode.I32_SHL));
+            overflow.add(op(Opcode.I32_EQ));
+            overflow.add(ifThen(List.of(i32(pages), op(Opcode.MEMORY_GROW, mem), i32(-1), op(Opcode.I32_NE),
+                    ifThen(grown))));
+            stackExceedsEnd(overflow, layout, frameLocal);
+            overflow.add(ifThen(fault(AsyncifyAbi.FAULT_OVERFLOW)));
+        } else {
+            overflow.addAll(fault(AsyncifyAbi.FAULT_OVERFLOW));
+        }
+        stackExceedsEnd(out, layout, frameLocal);
+        out.add(ifThen(overflow));
         out.add(globalGet(abi.dataGlobal()));
         out.add(localGet(frameLocal));
         out.add(i32(layout.size));
@@ -544,6 +565,15 @@ final class FunctionInstrumenter {
             }
         }
         return out;
+    }
+
+    private void stackExceedsEnd(List<Instruction> out, FrameLayout layout, int frameLocal) {
+        out.add(localGet(frameLocal));
+        out.add(i32(layout.size));
+        out.add(op(Opcode.I32_ADD));
+        out.add(globalGet(abi.dataGlobal()));
+        out.add(Emit.load(ValType.I32, abi.dataMemory(), 4));
+        out.add(op(Opcode.I32_GT_U));
     }
 
     private List<Instruction> fault(int kind) {

@@ -85,6 +85,7 @@ public final class ModuleDecoder {
                 throw new MalformedModuleException("section " + id + " size " + size + " exceeds the module ("
                         + "unexpected end)", idStart);
             }
+            int contentStart = r.position();
             BinaryReader s = r.slice((int) size);
             if (id == 0) {
                 readCustom(s, lastId);
@@ -99,7 +100,6 @@ public final class ModuleDecoder {
                         + " out of order or duplicated", idStart);
             }
             lastRank = rank;
-            lastId = id;
             switch (id) {
                 case 1: readTypes(s); break;
                 case 2: readImports(s); break;
@@ -121,6 +121,11 @@ public final class ModuleDecoder {
             }
             if (!s.atEnd()) {
                 throw new MalformedModuleException("section size mismatch in section " + id, s.position());
+            }
+            // Custom sections are anchored to the last known section that is written back: a vector
+            // section with no entries is omitted by the encoder, so it does not count.
+            if (id == 8 || id == 12 || new BinaryReader(wasm, contentStart, contentStart + (int) size).u32() != 0) {
+                lastId = id;
             }
         }
         if (!sawCode && !functionTypeIndices.isEmpty()) {
@@ -276,9 +281,10 @@ public final class ModuleDecoder {
     }
 
     private static TableType readTableType(BinaryReader s) {
+        int start = s.position();
         ValType elem = TypeCodec.readValType(s);
         if (!elem.isRef()) {
-            throw s.error("malformed reference type for table: " + elem);
+            throw new MalformedModuleException("malformed reference type for table: " + elem, start);
         }
         return new TableType(elem, TypeCodec.readLimits(s));
     }

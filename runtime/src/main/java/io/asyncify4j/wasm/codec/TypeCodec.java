@@ -98,6 +98,10 @@ final class TypeCodec {
         if (index < 0) {
             throw new MalformedModuleException("malformed block type " + index, start);
         }
+        if (index > Integer.MAX_VALUE) {
+            // BlockType holds an int: a larger index would silently turn into the empty block type.
+            throw new MalformedModuleException("block type index too large: " + index, start);
+        }
         return BlockType.ofTypeIndex((int) index);
     }
 

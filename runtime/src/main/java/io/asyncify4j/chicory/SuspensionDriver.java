@@ -1,0 +1,120 @@
+package io.asyncify4j.chicory;
+
+import com.dylibso.chicory.runtime.ExportFunction;
+import com.dylibso.chicory.runtime.GlobalInstance;
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.ImportFunction;
+import com.dylibso.chicory.runtime.ImportGlobal;
+import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.MutabilityType;
+import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.asyncify.AsyncifyAbi;
+import java.util.List;
+
+/**
+ * Runs asyncified instances that import one shared state global ({@code asyncify4j.state}, see
+ * {@link io.asyncify4j.asyncify.AsyncifyOptions#importState()}) and resumes every suspension at once:
+ * when a host import decides to suspend, the guest unwinds to {@link #call}, which stops the unwind,
+ * starts a rewind and calls the export again until it returns normally. Each instance keeps its own
+ * asyncify stack in its own data memory; only the state is shared, so a suspension unwinds through
+ * calls between instances too.
+ *
+ * <p>It is the synchronous core of the host runtime, used by the spec harness's asyncify and chaos
+ * modes to check that suspending anywhere changes no result. Not thread-safe: one driver per thread.
+ */
+public final class SuspensionDriver {
+    private final GlobalInstance state =
+            new GlobalInstance(0, 0, ValType.I32, MutabilityType.Var);
+    private final SuspendPolicy policy;
+    private long suspensions;
+    private int depth;
+
+    public SuspensionDriver(SuspendPolicy policy) {
+        this.policy = policy;
+    }
+
+    /** The shared state global, to add to every instance's imports. */
+    public ImportGlobal stateImport() {
+        return new ImportGlobal(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME, state);
+    }
+
+    /** The import behind injected suspension points ({@code asyncify4j.suspend_point}). */
+    public HostFunction suspendPoint() {
+        return new HostFunction(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.SUSPEND_IMPORT,
+                FunctionType.of(List.of(), List.of()), new Suspending((inst, args) -> null, 0));
+    }
+
+    /** A host import that runs {@code delegate} and then may suspend the guest, per the policy. */
+    public ImportFunction suspending(ImportFunction delegate) {
+        int slots = 0;
+        for (ValType t : delegate.returnTypes()) {
+            slots += t.equals(ValType.V128) ? 2 : 1;
+        }
+        return new ImportFunction(delegate.module(), delegate.name(), delegate.functionType(),
+                new Suspending(delegate.handle(), slots));
+    }
+
+    /** The number of suspensions performed so far. */
+    public long suspensions() {
+        return suspensions;
+    }
+
+    public int state() {
+        return (int) state.getValue();
+    }
+
+    /** Calls an export, resuming it after every suspension until it returns normally. */
+    public long[] call(ExportFunction export, long... args) {
+        boolean topLevel = depth++ == 0;
+        if (topLevel) {
+            policy.onTopLevelCall();
+        }
+        try {
+            long[] result = export.apply(args);
+            while (topLevel && state() == AsyncifyAbi.STATE_UNWINDING) {
+                suspensions++;
+                state.setValue(AsyncifyAbi.STATE_REWINDING); // stop the unwind, start the rewind
+                result = export.apply(args);
+            }
+            return result;
+        } catch (RuntimeException | Error e) {
+            // A trap leaves no suspended frames to resume: back to normal for the next call.
+            state.setValue(AsyncifyAbi.STATE_NORMAL);
+            throw e;
+        } finally {
+            depth--;
+        }
+    }
+
+    /** Runs a host function and may unwind the guest afterwards; on rewind returns the saved result. */
+    private final class Suspending implements com.dylibso.chicory.runtime.WasmFunctionHandle {
+        private final com.dylibso.chicory.runtime.WasmFunctionHandle delegate;
+        private final int resultSlots;
+        private long[] saved;
+        private boolean suspendedHere;
+
+        Suspending(com.dylibso.chicory.runtime.WasmFunctionHandle delegate, int resultSlots) {
+            this.delegate = delegate;
+            this.resultSlots = resultSlots;
+        }
+
+        @Override
+        public long[] apply(com.dylibso.chicory.runtime.Instance instance, long... args) {
+            if (state() == AsyncifyAbi.STATE_REWINDING && suspendedHere) {
+                suspendedHere = false;
+                state.setValue(AsyncifyAbi.STATE_NORMAL); // stop_rewind: the guest continues from here
+                long[] result = saved;
+                saved = null;
+                return result;
+            }
+            long[] result = delegate.apply(instance, args);
+            if (state() == AsyncifyAbi.STATE_NORMAL && policy.shouldSuspend()) {
+                saved = result;
+                suspendedHere = true;
+                state.setValue(AsyncifyAbi.STATE_UNWINDING);
+                return resultSlots == 0 ? null : new long[resultSlots];
+            }
+            return result;
+        }
+    }
+}
