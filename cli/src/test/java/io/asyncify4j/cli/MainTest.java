@@ -1,0 +1,133 @@
+package io.asyncify4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs the CLI in-process. */
+class MainTest {
+
+    private record Result(int code, String out, String err) {}
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    private static String resource(String name) {
+        try {
+            return Path.of(MainTest.class.getResource("/" + name).toURI()).toString();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void helpListsTheSubcommands() {
+        Result r = run("--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("spectest", "shell", "info");
+        for (String sub : new String[] {"spectest", "shell", "info"}) {
+            Result h = run(sub, "--help");
+            assertThat(h.code()).as(sub).isZero();
+            assertThat(h.out()).as(sub).contains("Usage: asyncify4j " + sub);
+        }
+    }
+
+    @Test
+    void noSubcommandIsAUsageError() {
+        assertThat(run().code()).isEqualTo(2);
+        assertThat(run("frobnicate").code()).isEqualTo(2);
+    }
+
+    @Test
+    void infoDescribesAWatModule() {
+        Result r = run("info", resource("hello.wat"));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out())
+                .contains("imports: 1")
+                .contains("spectest.print_i32: func (i32) -> ()")
+                .contains("exports: 3")
+                .contains("add: func (i32, i32) -> (i32)")
+                .contains("mem: memory 1..2")
+                .contains("answer: global i32")
+                .contains("functions: 3 (1 imported, 2 defined)")
+                .containsPattern("instructions: \\d+")
+                .containsPattern("type +\\d+ bytes")
+                .containsPattern("code +\\d+ bytes");
+    }
+
+    @Test
+    void shellRunsTheStartFunctionAndPrints() {
+        Result r = run("shell", resource("hello.wat"));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("1 : i32" + System.lineSeparator());
+    }
+
+    @Test
+    void shellInvokesAnExport() {
+        Result r = run("shell", resource("hello.wat"), "--invoke", "add", "40", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out().lines()).containsExactly("1 : i32", "42 : i32");
+    }
+
+    @Test
+    void shellRunsAScriptAndFailsOnAssertionFailures() {
+        Result r = run("shell", resource("script.wast"));
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).contains("3.5 : f64");
+        assertThat(r.out()).contains("FAIL script.wast:7: assert_trap");
+        assertThat(r.out().lines().reduce((a, b) -> b).orElseThrow()).isEqualTo("3 passed, 1 failed, 0 skipped");
+    }
+
+    @Test
+    void spectestRunsAScript() {
+        Result r = run("spectest", resource("script.wast"));
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).contains("[plain] script.wast: 3 passed, 1 failed, 0 skipped");
+        assertThat(r.out().lines().reduce((a, b) -> b).orElseThrow()).isEqualTo("3 passed, 1 failed, 0 skipped");
+    }
+
+    @Test
+    void spectestWritesJson(@TempDir Path tmp) throws Exception {
+        Path json = tmp.resolve("report.json");
+        Result r = run("spectest", "--mode", "plain,roundtrip", "--json", json.toString(), resource("script.wast"));
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out().lines().reduce((a, b) -> b).orElseThrow()).isEqualTo("6 passed, 2 failed, 0 skipped");
+        String text = Files.readString(json);
+        assertThat(text).contains("\"mode\" : \"plain\"", "\"mode\" : \"roundtrip\"", "\"script\" : \"script.wast\"", "\"line\" : 7");
+    }
+
+    @Test
+    void badPathsAreBadInput() {
+        Result r = run("info", "no/such/file.wasm");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("asyncify4j info: no such file: no/such/file.wasm");
+        assertThat(run("shell", "no/such/file.wat").code()).isEqualTo(2);
+        assertThat(run("spectest", "no/such/dir").code()).isEqualTo(2);
+        assertThat(run("spectest", "--testsuite", "no/such/dir").code()).isEqualTo(2);
+    }
+
+    @Test
+    void unparsableModulesAreBadInput() {
+        Result r = run("shell", resource("broken.wat"));
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("cannot parse").contains("error").doesNotContain("\tat ");
+        assertThat(r.err().lines()).hasSize(1);
+    }
+
+    @Test
+    void badModeIsAUsageError() {
+        Result r = run("spectest", "--mode", "nonsense", resource("script.wast"));
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown mode 'nonsense'");
+    }
+}

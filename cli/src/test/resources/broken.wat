@@ -1,0 +1,1 @@
+(module (func (this is not wasm)))

@@ -1,0 +1,97 @@
+package io.asyncify4j.spectest;
+
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.ImportFunction;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.runtime.TrapException;
+import com.dylibso.chicory.wasm.UninstantiableException;
+import com.dylibso.chicory.wasm.WasmModule;
+import io.asyncify4j.asyncify.Asyncify;
+import io.asyncify4j.asyncify.AsyncifyAbi;
+import io.asyncify4j.asyncify.AsyncifyOptions;
+import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.chicory.SuspensionDriver;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The asyncify and chaos modes: every module is asyncified for the worst case (every import and every
+ * indirect call may unwind, so every function that can reach one is instrumented) and driven by a
+ * {@link SuspensionDriver}. In chaos mode every function entry and loop header also becomes a
+ * suspension point, and host imports and suspension points suspend the guest per a seeded policy;
+ * every suspension unwinds to the host and is resumed at once. Results must equal plain mode.
+ */
+final class AsyncifyPipeline implements ModePipeline {
+    private final SuspensionDriver driver;
+    private final AsyncifyOptions options;
+
+    AsyncifyPipeline(boolean chaos, long seed) {
+        this.driver = new SuspensionDriver(chaos ? SuspendPolicy.chaos(seed, 200, 0.02) : SuspendPolicy.never());
+        this.options = AsyncifyOptions.builder()
+                .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
+                .secondaryMemoryPages(1, 1024)
+                .importState(true)
+                .deferStart(true)
+                .suspendAtFunctionEntriesAndLoops(chaos)
+                .build();
+    }
+
+    @Override
+    public byte[] prepare(byte[] wasm) {
+        return Asyncify.transform(wasm, options);
+    }
+
+    @Override
+    public Instance instantiate(WasmModule module, ImportValues imports) {
+        List<ImportFunction> functions = new ArrayList<>();
+        for (ImportFunction f : imports.functions()) {
+            // Host functions become suspension points; functions of other instances share the state.
+            functions.add(f instanceof HostFunction ? driver.suspending(f) : f);
+        }
+        functions.add(driver.suspendPoint());
+        ImportValues withAsyncify = ImportValues.builder()
+                .withFunctions(functions)
+                .withGlobals(withState(imports))
+                .withMemories(Arrays.asList(imports.memories()))
+                .withTables(Arrays.asList(imports.tables()))
+                .withTags(Arrays.asList(imports.tags()))
+                .build();
+        Instance instance = Instance.builder(module).withImportValues(withAsyncify).build();
+        if (hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
+            try {
+                driver.call(instance.export(AsyncifyAbi.DEFERRED_START_EXPORT));
+            } catch (TrapException e) {
+                // As Chicory reports a trapping start function run during instantiation.
+                throw new UninstantiableException(e.getMessage(), e);
+            }
+        }
+        return instance;
+    }
+
+    private static boolean hasExport(WasmModule module, String name) {
+        for (int i = 0; i < module.exportSection().exportCount(); i++) {
+            if (module.exportSection().getExport(i).name().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private List<com.dylibso.chicory.runtime.ImportGlobal> withState(ImportValues imports) {
+        List<com.dylibso.chicory.runtime.ImportGlobal> globals = new ArrayList<>(Arrays.asList(imports.globals()));
+        globals.add(driver.stateImport());
+        return globals;
+    }
+
+    @Override
+    public long[] invoke(Instance instance, String export, long[] args) {
+        return driver.call(instance.export(export), args);
+    }
+
+    @Override
+    public long suspensions() {
+        return driver.suspensions();
+    }
+}

@@ -1,0 +1,56 @@
+package io.asyncify4j.spectest;
+
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.wasm.Parser;
+import com.dylibso.chicory.wasm.WasmModule;
+
+/**
+ * How one spec-test mode loads and drives modules. A fresh pipeline is made for every script run
+ * ({@link SpecMode#newPipeline()}), so a pipeline may keep per-script state (a random seed, counters).
+ *
+ * <p>The byte transform ({@link #prepare}) is the heart of a mode: it is applied to every module the
+ * script expects to load — {@code module} commands and the modules of {@code assert_trap},
+ * {@code assert_unlinkable} and {@code assert_uninstantiable}. Modules the script expects to be
+ * rejected ({@code assert_malformed}, {@code assert_invalid}) are not transformed: they are first
+ * offered to {@link #rejects} (a mode whose own decoder rejects them has rejected them correctly), and
+ * otherwise handed to Chicory unchanged, which must then reject them.
+ *
+ * <p>The remaining hooks let a mode drive instances (e.g. resume suspended guests until they finish);
+ * their defaults run Chicory directly.
+ */
+public interface ModePipeline {
+
+    /** The bytes to hand to Chicory for a module that must load; may throw to report a transform failure. */
+    byte[] prepare(byte[] wasm);
+
+    /**
+     * Offers a module the script expects to be rejected to this mode's own decoder.
+     *
+     * @return why this mode rejects it, or {@code null} when it accepts it (Chicory then gets the
+     *     original bytes and must reject them)
+     */
+    default String rejects(byte[] wasm) {
+        return null;
+    }
+
+    /** Parses (and validates) prepared bytes. */
+    default WasmModule parse(byte[] wasm) {
+        return Parser.parse(wasm);
+    }
+
+    /** Instantiates a parsed module (running its start function). */
+    default Instance instantiate(WasmModule module, ImportValues imports) {
+        return Instance.builder(module).withImportValues(imports).build();
+    }
+
+    /** How many times this pipeline suspended and resumed a guest (asyncify and chaos modes). */
+    default long suspensions() {
+        return 0;
+    }
+
+    /** Calls an exported function; v128 values take two slots, low half first. */
+    default long[] invoke(Instance instance, String export, long[] args) {
+        return instance.export(export).apply(args);
+    }
+}

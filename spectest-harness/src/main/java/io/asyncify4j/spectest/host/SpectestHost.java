@@ -1,0 +1,90 @@
+package io.asyncify4j.spectest.host;
+
+import com.dylibso.chicory.runtime.ByteBufferMemory;
+import com.dylibso.chicory.runtime.GlobalInstance;
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.ImportGlobal;
+import com.dylibso.chicory.runtime.ImportMemory;
+import com.dylibso.chicory.runtime.ImportTable;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.runtime.TableInstance;
+import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.MemoryLimits;
+import com.dylibso.chicory.wasm.types.MutabilityType;
+import com.dylibso.chicory.wasm.types.Table;
+import com.dylibso.chicory.wasm.types.TableLimits;
+import com.dylibso.chicory.wasm.types.ValType;
+import com.dylibso.chicory.wasm.types.Value;
+import io.asyncify4j.spectest.value.WasmValues;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The standard {@code spectest} host module of the WebAssembly test suite.
+ *
+ * <p>Functions {@code print}, {@code print_i32}, {@code print_i64}, {@code print_f32},
+ * {@code print_f64}, {@code print_i32_f32}, {@code print_f64_f64}; globals {@code global_i32} (666),
+ * {@code global_i64} (666), {@code global_f32} (666.6), {@code global_f64} (666.6); {@code table}
+ * (10..20 funcref); {@code memory} (1..2 pages); and {@code shared_memory} (1..2 pages, shared) which
+ * the threads proposal scripts import. Every call of {@link #importValues} creates fresh instances, so
+ * scripts never share state.
+ */
+public final class SpectestHost {
+    public static final String MODULE = "spectest";
+
+    private SpectestHost() {}
+
+    public static ImportValues importValues(PrintSink sink) {
+        List<HostFunction> functions = new ArrayList<>();
+        functions.add(print(sink, "print"));
+        functions.add(print(sink, "print_i32", ValType.I32));
+        functions.add(print(sink, "print_i64", ValType.I64));
+        functions.add(print(sink, "print_f32", ValType.F32));
+        functions.add(print(sink, "print_f64", ValType.F64));
+        functions.add(print(sink, "print_i32_f32", ValType.I32, ValType.F32));
+        functions.add(print(sink, "print_f64_f64", ValType.F64, ValType.F64));
+        return ImportValues.builder()
+                .withFunctions(new ArrayList<>(functions))
+                .addGlobal(global("global_i32", Value.i32(666)))
+                .addGlobal(global("global_i64", Value.i64(666)))
+                .addGlobal(global("global_f32", Value.fromFloat(666.6f)))
+                .addGlobal(global("global_f64", Value.fromDouble(666.6)))
+                .addTable(
+                        new ImportTable(
+                                MODULE,
+                                "table",
+                                new TableInstance(new Table(ValType.FuncRef, new TableLimits(10, 20)), Value.REF_NULL_VALUE)))
+                .addMemory(new ImportMemory(MODULE, "memory", new ByteBufferMemory(new MemoryLimits(1, 2))))
+                .addMemory(new ImportMemory(MODULE, "shared_memory", new ByteBufferMemory(new MemoryLimits(1, 2, true))))
+                .build();
+    }
+
+    private static ImportGlobal global(String name, Value value) {
+        return new ImportGlobal(MODULE, name, new GlobalInstance(value, MutabilityType.Const));
+    }
+
+    private static HostFunction print(PrintSink sink, String name, ValType... params) {
+        FunctionType type = FunctionType.of(params, new ValType[0]);
+        return new HostFunction(MODULE, name, type, (Instance instance, long... args) -> {
+            for (int i = 0; i < params.length; i++) {
+                sink.println(format(params[i], args[i]));
+            }
+            return null;
+        });
+    }
+
+    /** {@code VALUE : TYPE}, e.g. {@code 1 : i32}, {@code 3.5 : f64}, {@code nan : f32}. */
+    public static String format(ValType type, long bits) {
+        if (type.equals(ValType.I32)) {
+            return (int) bits + " : i32";
+        } else if (type.equals(ValType.I64)) {
+            return bits + " : i64";
+        } else if (type.equals(ValType.F32)) {
+            return WasmValues.formatF32((int) bits) + " : f32";
+        } else if (type.equals(ValType.F64)) {
+            return WasmValues.formatF64(bits) + " : f64";
+        }
+        return bits + " : " + type;
+    }
+}

@@ -1,0 +1,65 @@
+package io.asyncify4j.spectest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.asyncify4j.spectest.report.CommandFailure;
+import io.asyncify4j.spectest.report.SuiteReport;
+import io.asyncify4j.spectest.wast.WastConverter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The WebAssembly spec testsuite (core scripts plus proposals multi-memory, tail-call, threads,
+ * extended-const and exception-handling) in each mode: no failure beyond the expected-failure list.
+ * Skipped (not failed) when the testsuite is not found (see {@link Testsuite}).
+ */
+class SpecSuiteTest {
+
+    private static Path testsuite() {
+        Optional<Path> root = Testsuite.locate(null, List.of());
+        assumeTrue(root.isPresent(), "WebAssembly testsuite not found (looked in "
+                + Testsuite.candidates(List.of()) + "); set WASM_TESTSUITE to run the spec tests");
+        return root.get();
+    }
+
+    private static SuiteReport run(SpecMode mode) throws Exception {
+        Path root = testsuite();
+        SuiteReport report = SpecTestRunner.builder()
+                .testsuiteRoot(root)
+                .converter(new WastConverter(Path.of("target", "wast2json-cache")))
+                .expectedFailures(ExpectedFailures.bundled())
+                .build()
+                .run(Testsuite.defaultSelection(root), mode);
+        System.out.printf("spec tests [%s]: %s (%d expected failures, %d scripts wabt cannot convert) in %.1f s%n",
+                mode.id(), report.summaryLine(), report.expectedFailures(), report.scriptsNotRun(), report.millis() / 1000.0);
+        report.warnings().forEach(w -> System.out.println("WARNING " + w));
+        return report;
+    }
+
+    private static String describe(SuiteReport report) {
+        List<CommandFailure> failures = report.failures();
+        return report.summaryLine() + "\n" + failures.stream().limit(40).map(CommandFailure::format)
+                .collect(Collectors.joining("\n")) + (failures.size() > 40 ? "\n... " + (failures.size() - 40) + " more" : "");
+    }
+
+    @Test
+    void plainModeHasNoUnexpectedFailures() throws Exception {
+        SuiteReport report = run(SpecMode.PLAIN);
+        assertThat(report.passed()).isGreaterThan(20_000);
+        assertThat(report.failed()).as(describe(report)).isZero();
+    }
+
+    /** Every module goes through {@code WasmCodec.roundTrip} before Chicory loads it. */
+    @Test
+    @Tag("roundtrip")
+    void roundtripModeHasNoUnexpectedFailures() throws Exception {
+        SuiteReport report = run(SpecMode.ROUNDTRIP);
+        assertThat(report.passed()).isGreaterThan(20_000);
+        assertThat(report.failed()).as(describe(report)).isZero();
+    }
+}
