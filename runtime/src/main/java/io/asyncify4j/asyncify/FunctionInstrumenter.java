@@ -346,6 +346,10 @@ final class FunctionInstrumenter {
             List<Integer> inputLocals = spilled.subList(spilled.size() - inputs, spilled.size());
             // Values below X's inputs are read after X, so a frame saved inside X must keep them.
             pending.forEach(pendingAcross::set);
+            if (x.opcode() == Opcode.CALL_INDIRECT || x.opcode() == Opcode.CALL_REF) {
+                // A rewind must call the same function again: keep the table index or reference.
+                pendingAcross.set(inputLocals.get(inputLocals.size() - 1));
+            }
             List<ValType> resultTypes = resultTypes(x);
             List<Integer> results = newLocals(resultTypes);
 

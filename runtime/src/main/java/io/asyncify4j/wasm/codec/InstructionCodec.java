@@ -283,6 +283,8 @@ final class InstructionCodec {
                 }
                 break;
             case I32:
+                w.signed((int) si.immediate(0)); // an i32 is its low 32 bits, however it was built
+                break;
             case I64:
                 w.signed(si.immediate(0));
                 break;

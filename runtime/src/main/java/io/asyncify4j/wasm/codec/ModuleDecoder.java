@@ -43,7 +43,11 @@ public final class ModuleDecoder {
     /** Defined-local count above which a function is refused rather than expanded into memory. */
     private static final long MAX_EXPANDED_LOCALS = 1L << 24;
 
+    /** Declared locals in the whole module above which decoding is refused (untrusted input). */
+    private static final long MAX_MODULE_LOCALS = 1L << 25;
+
     private final ModuleModel module = new ModuleModel();
+    private long moduleLocals;
     private final List<Integer> functionTypeIndices = new ArrayList<>();
     private long declaredDataCount = -1;
 
@@ -455,6 +459,11 @@ public final class ModuleDecoder {
                 if (total > MAX_EXPANDED_LOCALS) {
                     throw new MalformedModuleException("too many locals in function " + i + ": " + total
                             + " (more than " + MAX_EXPANDED_LOCALS + " are not supported)", bodyStart);
+                }
+                moduleLocals += count;
+                if (moduleLocals > MAX_MODULE_LOCALS) {
+                    throw new MalformedModuleException("too many locals in the module: more than "
+                            + MAX_MODULE_LOCALS + " are not supported", bodyStart);
                 }
                 ValType t = TypeCodec.readValType(body);
                 for (long c = 0; c < count; c++) {
