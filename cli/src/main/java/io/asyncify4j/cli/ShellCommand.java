@@ -39,6 +39,8 @@ import picocli.CommandLine.Parameters;
                     + " A .wast script runs command by command; assertion failures are reported and make the exit"
                     + " code 1 (no expected-failure list applies here).",
             "Every spectest.print* argument is printed on its own line as VALUE : TYPE (e.g. 1 : i32).",
+            "A module importing the pure-wasm asyncify runtime (asyncify.start_unwind, stop_unwind, start_rewind,"
+                    + " stop_rewind, get_state) is asyncified at load time, as wasm-opt --asyncify would.",
             ""
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -80,7 +82,12 @@ final class ShellCommand implements Callable<Integer> {
             return runScript(out);
         }
         byte[] wasm = ModuleFiles.wasmBytes(file);
-        return BigStack.call(() -> runModule(wasm, out));
+        if (mode == SpecMode.PLAIN && PureWasmAsyncify.importsRuntime(wasm)) {
+            // A module driving asyncify itself (asyncify.start_unwind, ...) is asyncified at load time.
+            wasm = PureWasmAsyncify.transform(wasm, file);
+        }
+        byte[] module = wasm;
+        return BigStack.call(() -> runModule(module, out));
     }
 
     private int runScript(PrintWriter out) {
@@ -116,7 +123,7 @@ final class ShellCommand implements Callable<Integer> {
         Instance instance;
         try {
             WasmModule module = pipeline.parse(prepared);
-            instance = pipeline.instantiate(module, SpectestHost.importValues(PrintSink.of(out)));
+            instance = pipeline.instantiate(module, SpectestHost.lenientImportValues(PrintSink.of(out), module));
         } catch (MalformedException | InvalidException e) {
             throw CliException.badInput("invalid module " + file + ": " + e.getMessage(), e);
         } catch (UnlinkableException e) {

@@ -1,9 +1,6 @@
 package io.asyncify4j.asyncify;
 
-import io.asyncify4j.wasm.binary.BinaryWriter;
 import io.asyncify4j.wasm.codec.WasmCodec;
-import io.asyncify4j.wasm.model.DataSegment;
-import io.asyncify4j.wasm.model.SegmentMode;
 import io.asyncify4j.wasm.ir.Instruction;
 import io.asyncify4j.wasm.ir.Opcode;
 import io.asyncify4j.wasm.ir.SimpleInstruction;
@@ -16,7 +13,11 @@ import io.asyncify4j.wasm.model.Function;
 import io.asyncify4j.wasm.model.Global;
 import io.asyncify4j.wasm.model.GlobalType;
 import io.asyncify4j.wasm.model.Import;
+import io.asyncify4j.wasm.model.ElementSegment;
 import io.asyncify4j.wasm.model.Limits;
+import io.asyncify4j.wasm.model.SegmentMode;
+import io.asyncify4j.wasm.model.Table;
+import io.asyncify4j.wasm.model.TableType;
 import io.asyncify4j.wasm.model.MemoryType;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.model.ValType;
@@ -51,6 +52,8 @@ public final class Asyncify {
     private int faultKindGlobal;
     private int dataMemory;
     private RefStore refs;
+    private int v128Store = -1;
+    private int v128Load = -1;
 
     private Asyncify(ModuleModel m, AsyncifyOptions options) {
         this.m = m;
@@ -73,9 +76,16 @@ public final class Asyncify {
         if (options.suspendAtFunctionEntriesAndLoops()) {
             addSuspendPoints();
         }
+        splitSelfTailCalls();
         if (options.deferStart() && m.startFunction() >= 0) {
             m.exports().add(new Export(AsyncifyAbi.DEFERRED_START_EXPORT, ExternalKind.FUNCTION, m.startFunction()));
             m.setStartFunction(-1);
+        }
+        if (options.v128ViaHost() && usesV128()) {
+            v128Store = addFunctionImport(AsyncifyAbi.V128_STORE_IMPORT,
+                    FuncType.of(List.of(ValType.I32, ValType.V128), List.of()));
+            v128Load = addFunctionImport(AsyncifyAbi.V128_LOAD_IMPORT,
+                    FuncType.of(List.of(ValType.I32), List.of(ValType.V128)));
         }
         Map<Integer, StateAnalysis.RuntimeRole> runtimeImports = runtimeImports();
         stateGlobal = options.importState() ? importStateGlobal() : addGlobal(0);
@@ -95,6 +105,9 @@ public final class Asyncify {
             LOG.warn(w);
         }
 
+        boolean ownerTrailers = hasUnwindingTailCall(analysis, apiStart);
+        int dispatchTable = ownerTrailers ? addDispatchTable() : -1;
+
         FunctionInstrumenter.Abi abi = new FunctionInstrumenter.Abi() {
             public int stateGlobal() { return stateGlobal; }
             public int dataGlobal() { return dataGlobal; }
@@ -102,6 +115,14 @@ public final class Asyncify {
             public int faultFunctionGlobal() { return faultFunctionGlobal; }
             public int faultKindGlobal() { return faultKindGlobal; }
             public RefStore refs() { return refs; }
+            public boolean ownerTrailers() { return ownerTrailers; }
+            public boolean lowerTailCall(SimpleInstruction rc) { return Asyncify.this.lowerTailCall(rc, analysis); }
+            public int dispatchTable() { return dispatchTable; }
+            public List<Integer> tailCallTargets(List<ValType> results) {
+                return Asyncify.this.tailCallTargets(analysis, apiStart, results);
+            }
+            public int v128Store() { return v128Store; }
+            public int v128Load() { return v128Load; }
             public boolean growableData() {
                 return options.dataLocation() == AsyncifyOptions.DataLocation.SECONDARY_MEMORY;
             }
@@ -125,6 +146,66 @@ public final class Asyncify {
         m.exports().add(new Export(AsyncifyAbi.FAULT_KIND_GLOBAL, ExternalKind.GLOBAL, faultKindGlobal));
         LOG.debug("asyncify: {} functions instrumented, {} call sites", done.size(), sites);
         return new AsyncifyReport(done, sites, analysis.warnings(), dataMemory);
+    }
+
+    /**
+     * Whether a tail call that may unwind must become call + return: when its callee's frames would be
+     * pushed outside this module's asyncify stack (an import, a table shared with the host, or a
+     * function reference of unknown origin).
+     */
+    private boolean lowerTailCall(SimpleInstruction rc, StateAnalysis analysis) {
+        switch (rc.opcode()) {
+            case RETURN_CALL: return rc.index() < m.importedFunctionCount();
+            case RETURN_CALL_INDIRECT: return analysis.tableSharedWithHost();
+            default: return true;
+        }
+    }
+
+    private boolean hasUnwindingTailCall(StateAnalysis analysis, int apiStart) {
+        for (int f = m.importedFunctionCount(); f < apiStart; f++) {
+            if (!analysis.instrumented.get(f)) {
+                continue;
+            }
+            boolean forced = analysis.addListed(f);
+            boolean[] found = {false};
+            InstructionWalker.forEachSimple(m.definedFunction(f).body(), s -> {
+                Opcode plain = s.opcode() == Opcode.RETURN_CALL ? Opcode.CALL
+                        : s.opcode() == Opcode.RETURN_CALL_INDIRECT ? Opcode.CALL_INDIRECT
+                        : s.opcode() == Opcode.RETURN_CALL_REF ? Opcode.CALL_REF : null;
+                if (plain != null && !lowerTailCall(s, analysis)
+                        && mayUnwind(SimpleInstruction.of(plain, s.immediates()), analysis, forced)) {
+                    found[0] = true;
+                }
+            });
+            if (found[0]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A table with every function at its own index, for re-entering tail callees on rewind. */
+    private int addDispatchTable() {
+        int n = m.functionCount();
+        int table = m.importCount(ExternalKind.TABLE) + m.tables().size();
+        m.tables().add(new Table(new TableType(ValType.FUNCREF, new Limits(n, n, false, false)), null));
+        List<Integer> all = new ArrayList<>();
+        for (int f = 0; f < n; f++) {
+            all.add(f);
+        }
+        m.elements().add(new ElementSegment(SegmentMode.ACTIVE, table, List.of(i32(0)), ValType.FUNCREF, all, null,
+                true));
+        return table;
+    }
+
+    private List<Integer> tailCallTargets(StateAnalysis analysis, int apiStart, List<ValType> results) {
+        java.util.TreeSet<Integer> types = new java.util.TreeSet<>();
+        for (int f = m.importedFunctionCount(); f < apiStart; f++) {
+            if (analysis.instrumented.get(f) && m.functionType(f).results().equals(results)) {
+                types.add(m.functionTypeIndex(f));
+            }
+        }
+        return new ArrayList<>(types);
     }
 
     private boolean mayUnwind(SimpleInstruction call, StateAnalysis analysis, boolean forcedByAddList) {
@@ -160,12 +241,8 @@ public final class Asyncify {
             m.memories().add(new MemoryType(new Limits(options.secondaryMemoryInitialPages(),
                     options.secondaryMemoryMaxPages(), false, false)));
             m.exports().add(new Export(AsyncifyAbi.DATA_MEMORY_EXPORT, ExternalKind.MEMORY, memories));
-            // The data structure {position, end} at address 0, the stack after it, to the memory's end.
-            BinaryWriter init = new BinaryWriter();
-            init.f32Bits(AsyncifyAbi.SECONDARY_STACK_START);
-            init.f32Bits(options.secondaryMemoryInitialPages() * 65536);
-            m.data().add(new DataSegment(SegmentMode.ACTIVE, memories,
-                    List.of(i32(AsyncifyAbi.SECONDARY_DATA_ADDRESS)), init.toByteArray()));
+            // The data structure {position, end} sits at address 0 and the stack after it; the first
+            // unwind sets it up (see FunctionInstrumenter), so a zeroed memory is ready to use.
             return memories;
         }
         if (memories == 0) {
@@ -296,15 +373,110 @@ public final class Asyncify {
 
     /** Chaos testing and preemption: a call to an unwinding import at every function entry and loop header. */
     private void addSuspendPoints() {
-        int type = m.internFuncType(FuncType.of(List.of(), List.of()));
-        int imported = m.importedFunctionCount();
-        IndexRemap.functions(m, f -> f < imported ? f : f + 1);
-        m.imports().add(Import.function(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.SUSPEND_IMPORT, type));
-        int suspend = imported;
+        int suspend = addFunctionImport(AsyncifyAbi.SUSPEND_IMPORT, FuncType.of(List.of(), List.of()));
         for (Function f : m.functions()) {
             insertAtLoops(f.body(), suspend);
             f.body().add(0, SimpleInstruction.of(Opcode.CALL, suspend));
         }
+    }
+
+    /**
+     * Gives every function that tail-calls itself a twin, and makes the two tail-call each other.
+     * Instrumentation adds locals, and Chicory 1.7.5 fails on a self tail call in a function with
+     * declared locals (its frame reset reads one argument per local); alternating keeps the
+     * constant-stack behaviour on Chicory and changes nothing elsewhere.
+     */
+    private void splitSelfTailCalls() {
+        int defined = m.functions().size();
+        for (int i = 0; i < defined; i++) {
+            int self = m.importedFunctionCount() + i;
+            Function f = m.functions().get(i);
+            boolean[] selfTail = {false};
+            InstructionWalker.forEachSimple(f.body(), s -> selfTail[0] |= s.opcode() == Opcode.RETURN_CALL && s.index() == self);
+            if (!selfTail[0]) {
+                continue;
+            }
+            int twin = m.functionCount();
+            m.functions().add(new Function(f.typeIndex(), f.locals(), new LabelMap().copy(f.body())));
+            if (m.names() != null && m.names().functionNames().containsKey(self)) {
+                m.names().functionNames().put(twin, m.names().functionNames().get(self) + "$tail-twin");
+            }
+            retarget(f.body(), self, twin);
+        }
+        // The same holds for indirect tail calls reaching the caller itself: go through a trampoline.
+        Map<Long, Integer> trampolines = new HashMap<>();
+        for (int i = 0; i < defined; i++) {
+            throughTrampolines(m.functions().get(i).body(), trampolines);
+        }
+    }
+
+    private void throughTrampolines(List<Instruction> body, Map<Long, Integer> trampolines) {
+        ListIterator<Instruction> it = body.listIterator();
+        while (it.hasNext()) {
+            Instruction in = it.next();
+            if (in instanceof StructuredInstruction st) {
+                throughTrampolines(st.body(), trampolines);
+                if (st instanceof IfInstruction i) {
+                    throughTrampolines(i.elseBody(), trampolines);
+                }
+            } else if (in.opcode() == Opcode.RETURN_CALL_INDIRECT) {
+                SimpleInstruction s = (SimpleInstruction) in;
+                long key = s.immediate(0) << 32 | s.immediate(1);
+                int tramp = trampolines.computeIfAbsent(key, k -> addTrampoline((int) s.immediate(0), (int) s.immediate(1)));
+                it.set(SimpleInstruction.of(Opcode.RETURN_CALL, tramp));
+            }
+        }
+    }
+
+    /** {@code (func (param T.params... i32) (result T.results) (return_call_indirect T table ...))}. */
+    private int addTrampoline(int typeIndex, int table) {
+        FuncType t = m.funcType(typeIndex);
+        List<ValType> params = new ArrayList<>(t.params());
+        params.add(ValType.I32);
+        List<Instruction> body = new ArrayList<>();
+        for (int p = 0; p < params.size(); p++) {
+            body.add(localGet(p));
+        }
+        body.add(SimpleInstruction.of(Opcode.RETURN_CALL_INDIRECT, typeIndex, table));
+        int index = m.functionCount();
+        m.functions().add(new Function(m.internFuncType(FuncType.of(params, t.results())), List.of(), body));
+        return index;
+    }
+
+    private static void retarget(List<Instruction> body, int from, int to) {
+        ListIterator<Instruction> it = body.listIterator();
+        while (it.hasNext()) {
+            Instruction in = it.next();
+            if (in instanceof StructuredInstruction st) {
+                retarget(st.body(), from, to);
+                if (st instanceof IfInstruction i) {
+                    retarget(i.elseBody(), from, to);
+                }
+            } else if (in.opcode() == Opcode.RETURN_CALL && ((SimpleInstruction) in).index() == from) {
+                it.set(SimpleInstruction.of(Opcode.RETURN_CALL, to));
+            }
+        }
+    }
+
+    /** Adds a function import from {@link AsyncifyAbi#SUSPEND_MODULE}; defined functions move up by one. */
+    private int addFunctionImport(String name, FuncType type) {
+        int typeIndex = m.internFuncType(type);
+        int imported = m.importedFunctionCount();
+        IndexRemap.functions(m, f -> f < imported ? f : f + 1);
+        m.imports().add(Import.function(AsyncifyAbi.SUSPEND_MODULE, name, typeIndex));
+        return imported;
+    }
+
+    private boolean usesV128() {
+        for (Function f : m.functions()) {
+            if (f.locals().contains(ValType.V128) || m.funcType(f.typeIndex()).params().contains(ValType.V128)) {
+                return true;
+            }
+        }
+        // Values on the operand stack across calls may be v128 even without v128 locals.
+        return m.types().stream().anyMatch(t -> t.composite() instanceof FuncType ft
+                && (ft.params().contains(ValType.V128) || ft.results().contains(ValType.V128)))
+                || m.globals().stream().anyMatch(g -> g.type().type().equals(ValType.V128));
     }
 
     private static void insertAtLoops(List<Instruction> body, int suspend) {

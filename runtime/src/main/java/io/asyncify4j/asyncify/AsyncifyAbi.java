@@ -43,10 +43,14 @@ public final class AsyncifyAbi {
 
     /**
      * In the secondary data memory, the data structure sits at this address and the asyncify stack
-     * starts right after it; the transform initializes both, so the memory is ready at instantiation.
+     * starts right after it, reaching to the end of the memory; the first unwind initializes both.
      */
     public static final int SECONDARY_DATA_ADDRESS = 0;
     public static final int SECONDARY_STACK_START = 8;
+
+    /** Host imports saving and restoring a v128 at an address of the data memory (no SIMD needed). */
+    public static final String V128_STORE_IMPORT = "v128_store";
+    public static final String V128_LOAD_IMPORT = "v128_load";
 
     /** The import called at each injected suspension point (function entries, loop headers). */
     public static final String SUSPEND_MODULE = "asyncify4j";

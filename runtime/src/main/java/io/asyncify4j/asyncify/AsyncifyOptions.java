@@ -37,6 +37,7 @@ public final class AsyncifyOptions {
     private final int secondaryMemoryMaxPages;
     private final boolean suspendAtFunctionEntriesAndLoops;
     private final boolean importState;
+    private final boolean v128ViaHost;
     private final boolean deferStart;
 
     private AsyncifyOptions(Builder b) {
@@ -53,6 +54,11 @@ public final class AsyncifyOptions {
         this.secondaryMemoryMaxPages = b.secondaryMemoryMaxPages;
         this.suspendAtFunctionEntriesAndLoops = b.suspendPoints;
         this.importState = b.importState;
+        this.v128ViaHost = b.v128ViaHost;
+        if (v128ViaHost && dataLocation != DataLocation.SECONDARY_MEMORY) {
+            throw new AsyncifyException("conflicting options: saving v128 values through host imports needs the "
+                    + "secondary data memory");
+        }
         this.deferStart = b.deferStart;
         if (onlyList != null && (!removeList.isEmpty() || !addList.isEmpty())) {
             throw new AsyncifyException("conflicting options: the only-list cannot be combined with the "
@@ -167,6 +173,16 @@ public final class AsyncifyOptions {
         return deferStart;
     }
 
+    /**
+     * Whether v128 locals are saved and restored through the host imports
+     * {@link AsyncifyAbi#V128_STORE_IMPORT} and {@link AsyncifyAbi#V128_LOAD_IMPORT} instead of
+     * {@code v128.store}/{@code v128.load}: for engines without SIMD instructions (Chicory's
+     * interpreter), where a module can still pass v128 values around.
+     */
+    public boolean v128ViaHost() {
+        return v128ViaHost;
+    }
+
     /** Builder of {@link AsyncifyOptions}. */
     public static final class Builder {
         private List<String> unwindingImports;
@@ -183,12 +199,19 @@ public final class AsyncifyOptions {
         private boolean suspendPoints;
         private boolean importState;
         private boolean deferStart;
+        private boolean v128ViaHost;
 
         private Builder() {}
 
         /** Import the state global from the host so instances share it (see {@link AsyncifyOptions#importState()}). */
         public Builder importState(boolean v) {
             this.importState = v;
+            return this;
+        }
+
+        /** Save v128 locals through host imports (see {@link AsyncifyOptions#v128ViaHost()}). */
+        public Builder v128ViaHost(boolean v) {
+            this.v128ViaHost = v;
             return this;
         }
 

@@ -66,8 +66,32 @@ final class FunctionInstrumenter {
 
         RefStore refs();
 
+        /** Host import storing a v128 at an address of the data memory, or -1 to use v128.store. */
+        int v128Store();
+
+        /** Host import loading a v128 from an address of the data memory, or -1 to use v128.load. */
+        int v128Load();
+
         /** Whether the data memory is the transform's own, so the stack may grow it on demand. */
         boolean growableData();
+
+        /**
+         * Whether frames end with an owner trailer {type index, function index}: set when some
+         * instrumented function makes a tail call that may unwind (see {@link #tailCallDispatch}).
+         */
+        boolean ownerTrailers();
+
+        /** Whether this tail call must become call + return (its callee's frames live elsewhere). */
+        boolean lowerTailCall(SimpleInstruction returnCall);
+
+        /**
+         * The table holding every function at its own index, for re-entering a tail callee on rewind;
+         * -1 when no tail call may unwind.
+         */
+        int dispatchTable();
+
+        /** Type indices of instrumented functions returning {@code results}: where a tail chain may continue. */
+        List<Integer> tailCallTargets(List<ValType> results);
     }
 
     private static final int EXIT_LABEL = 1; // absolute depth of the unwind exit block
@@ -85,6 +109,7 @@ final class FunctionInstrumenter {
     /** Declared type of each local that held a non-nullable reference (its gets re-assert non-null). */
     private final Map<Integer, ValType> nonNullLocals = new java.util.HashMap<>();
     private FunctionTyping typing;
+    private boolean unwindingTailCalls;
     private int callSites;
     private int callIndexLocal;
 
@@ -109,16 +134,18 @@ final class FunctionInstrumenter {
         makeLocalsNullable();
         typing = StackTyper.type(m, funcIndex);
         number(f.body());
-        if (callSites == 0) {
+        if (callSites == 0 && !unwindingTailCalls) {
             return 0;
         }
         int originalLocalCount = signature.params().size() + f.locals().size();
-        BitSet readLocals = new BitSet();
-        InstructionWalker.forEachSimple(f.body(), s -> {
-            if (s.opcode() == Opcode.LOCAL_GET) {
-                readLocals.set(s.index());
+        // Original locals a frame must keep: those live after some may-unwind call site.
+        BitSet liveAcrossCalls = new BitSet();
+        Map<Instruction, BitSet> liveAfter = LocalLiveness.ofCalls(f.body());
+        for (Instruction site : ranges.keySet()) {
+            if (site instanceof SimpleInstruction) {
+                liveAcrossCalls.or(liveAfter.get(site));
             }
-        });
+        }
         callIndexLocal = newLocal(ValType.I32);
 
         List<Instruction> newBody = new ArrayList<>();
@@ -131,7 +158,7 @@ final class FunctionInstrumenter {
         List<Integer> saved = new ArrayList<>();
         int total = signature.params().size() + f.locals().size();
         for (int i = 0; i < total; i++) {
-            boolean save = i < originalLocalCount ? readLocals.get(i) : pendingAcross.get(i);
+            boolean save = i < originalLocalCount ? liveAcrossCalls.get(i) : pendingAcross.get(i);
             if (save && i != callIndexLocal) {
                 saved.add(i);
             }
@@ -143,7 +170,13 @@ final class FunctionInstrumenter {
         newBody.add(BlockInstruction.block(BlockType.EMPTY, main));
         newBody.addAll(unwindEpilogue(layout, frameLocal));
         for (ValType r : signature.results()) {
-            newBody.add(Emit.zero(r));
+            // Unwinding returns placeholder results, which the caller ignores.
+            if (r.equals(ValType.V128) && abi.v128Load() >= 0) {
+                newBody.add(i32(0)); // no v128.const without SIMD: any 16 bytes will do
+                newBody.add(op(Opcode.CALL, abi.v128Load()));
+            } else {
+                newBody.add(Emit.zero(r));
+            }
         }
         // The prologue's condition goes in front of its if.
         List<Instruction> withCondition = new ArrayList<>();
@@ -178,10 +211,17 @@ final class FunctionInstrumenter {
                 default: continue;
             }
             SimpleInstruction call = SimpleInstruction.of(plain, s.immediates());
-            if (unwinds.test(call)) {
-                // A tail call cannot be resumed into: make it an ordinary call followed by return.
+            if (!unwinds.test(call)) {
+                continue;
+            }
+            if (abi.lowerTailCall(s)) {
+                // The callee's frames are not on this module's asyncify stack: make it a plain call.
                 it.set(call);
                 it.add(op(Opcode.RETURN));
+            } else {
+                // Kept as a tail call: on rewind this function finds its tail callee's frame on top
+                // and tail-calls it again (see tailCallDispatch).
+                unwindingTailCalls = true;
             }
         }
     }
@@ -479,7 +519,7 @@ final class FunctionInstrumenter {
                     }
                 }
             }
-            size = offset;
+            size = offset + (abi.ownerTrailers() ? 8 : 0);
         }
     }
 
@@ -496,6 +536,9 @@ final class FunctionInstrumenter {
     private List<Instruction> rewindPrologue(FrameLayout layout, int frameLocal) {
         int mem = abi.dataMemory();
         List<Instruction> out = new ArrayList<>();
+        if (unwindingTailCalls) {
+            out.addAll(tailCallDispatch(frameLocal));
+        }
         // position -= size; frame = position
         out.add(globalGet(abi.dataGlobal()));
         out.add(globalGet(abi.dataGlobal()));
@@ -511,7 +554,13 @@ final class FunctionInstrumenter {
             int l = layout.locals.get(i);
             ValType t = localType(l);
             out.add(localGet(frameLocal));
-            out.add(Emit.load(t.isRef() ? ValType.I32 : t, mem, layout.offsets.get(i)));
+            if (t.equals(ValType.V128) && abi.v128Load() >= 0) {
+                out.add(i32(layout.offsets.get(i)));
+                out.add(op(Opcode.I32_ADD));
+                out.add(op(Opcode.CALL, abi.v128Load()));
+            } else {
+                out.add(Emit.load(t.isRef() ? ValType.I32 : t, mem, layout.offsets.get(i)));
+            }
             if (t.isRef()) {
                 out.addAll(abi.refs().restore(t));
             }
@@ -523,25 +572,43 @@ final class FunctionInstrumenter {
     private List<Instruction> unwindEpilogue(FrameLayout layout, int frameLocal) {
         int mem = abi.dataMemory();
         List<Instruction> out = new ArrayList<>();
+        if (abi.growableData()) {
+            // The transform's own data memory starts zeroed (even when instantiation stopped before
+            // data segments were applied): an end of 0 means the stack was never set up.
+            out.add(globalGet(abi.dataGlobal()));
+            out.add(Emit.load(ValType.I32, mem, 4));
+            out.add(op(Opcode.I32_EQZ));
+            out.add(ifThen(List.of(
+                    globalGet(abi.dataGlobal()), globalGet(abi.dataGlobal()), i32(AsyncifyAbi.SECONDARY_STACK_START),
+                    op(Opcode.I32_ADD), Emit.store(ValType.I32, mem, 0),
+                    globalGet(abi.dataGlobal()), op(Opcode.MEMORY_SIZE, mem), i32(16), op(Opcode.I32_SHL),
+                    Emit.store(ValType.I32, mem, 4))));
+        }
         // frame = position; if (frame + size > end) { grow or fault }; position = frame + size
         out.add(globalGet(abi.dataGlobal()));
         out.add(Emit.load(ValType.I32, mem, 0));
         out.add(localSet(frameLocal));
         List<Instruction> overflow = new ArrayList<>();
         if (abi.growableData()) {
-            // The stack ends where the data memory ends: grow the memory and move the end.
+            // The stack ends where the data memory ends: grow the memory (doubling it, or by what
+            // this frame needs when doubling is refused) and move the end to the new memory end.
             int pages = layout.size / 65536 + 1;
-            List<Instruction> grown = List.of(globalGet(abi.dataGlobal()), globalGet(abi.dataGlobal()),
-                    Emit.load(ValType.I32, mem, 4), i32(pages * 65536), op(Opcode.I32_ADD),
-                    Emit.store(ValType.I32, mem, 4));
+            List<Instruction> moveEnd = List.of(globalGet(abi.dataGlobal()), op(Opcode.MEMORY_SIZE, mem), i32(16),
+                    op(Opcode.I32_SHL), Emit.store(ValType.I32, mem, 4));
+            List<Instruction> grow = new ArrayList<>();
+            grow.add(op(Opcode.MEMORY_SIZE, mem));
+            grow.add(op(Opcode.MEMORY_GROW, mem));
+            grow.add(i32(-1));
+            grow.add(op(Opcode.I32_EQ));
+            grow.add(ifThen(List.of(i32(pages), op(Opcode.MEMORY_GROW, mem), op(Opcode.DROP))));
+            grow.addAll(moveEnd);
             overflow.add(globalGet(abi.dataGlobal()));
             overflow.add(Emit.load(ValType.I32, mem, 4));
             overflow.add(op(Opcode.MEMORY_SIZE, mem));
             overflow.add(i32(16));
             overflow.add(op(Opcode.I32_SHL));
             overflow.add(op(Opcode.I32_EQ));
-            overflow.add(ifThen(List.of(i32(pages), op(Opcode.MEMORY_GROW, mem), i32(-1), op(Opcode.I32_NE),
-                    ifThen(grown))));
+            overflow.add(ifThen(grow));
             stackExceedsEnd(overflow, layout, frameLocal);
             overflow.add(ifThen(fault(AsyncifyAbi.FAULT_OVERFLOW)));
         } else {
@@ -557,17 +624,82 @@ final class FunctionInstrumenter {
         out.add(localGet(frameLocal));
         out.add(localGet(callIndexLocal));
         out.add(Emit.store(ValType.I32, mem, 0));
+        if (abi.ownerTrailers()) {
+            out.add(localGet(frameLocal));
+            out.add(i32(f.typeIndex()));
+            out.add(Emit.store(ValType.I32, mem, layout.size - 8));
+            out.add(localGet(frameLocal));
+            out.add(i32(funcIndex));
+            out.add(Emit.store(ValType.I32, mem, layout.size - 4));
+        }
         for (int i = 0; i < layout.locals.size(); i++) {
             int l = layout.locals.get(i);
             ValType t = localType(l);
             if (t.isRef()) {
                 out.addAll(abi.refs().save(t, l, frameLocal, layout.offsets.get(i), mem));
+            } else if (t.equals(ValType.V128) && abi.v128Store() >= 0) {
+                out.add(localGet(frameLocal));
+                out.add(i32(layout.offsets.get(i)));
+                out.add(op(Opcode.I32_ADD));
+                out.add(localGet(l));
+                out.add(op(Opcode.CALL, abi.v128Store()));
             } else {
                 out.add(localGet(frameLocal));
                 out.add(localGet(l));
                 out.add(Emit.store(t, mem, layout.offsets.get(i)));
             }
         }
+        return out;
+    }
+
+    /**
+     * A rewind re-enters this function, but the frame on top belongs to another function when this
+     * one had tail-called it (a tail call replaces the caller, which then saved no frame). The frame's
+     * owner trailer names that function and its type: tail-call it again so it rewinds itself.
+     */
+    private List<Instruction> tailCallDispatch(int scratch) {
+        int mem = abi.dataMemory();
+        List<Instruction> redirect = new ArrayList<>();
+        for (int t : abi.tailCallTargets(signature.results())) {
+            List<Instruction> call = new ArrayList<>();
+            boolean canPassZeros = true;
+            for (ValType p : m.funcType(t).params()) {
+                if (p.equals(ValType.V128) && abi.v128Load() >= 0) {
+                    call.add(i32(0));
+                    call.add(op(Opcode.CALL, abi.v128Load()));
+                    continue;
+                }
+                Instruction zero = Emit.zero(p);
+                if (zero == null) {
+                    canPassZeros = false; // a non-nullable reference cannot be made up
+                    break;
+                }
+                call.add(zero); // arguments are ignored while rewinding
+            }
+            if (!canPassZeros) {
+                continue;
+            }
+            call.add(localGet(scratch));
+            call.add(Emit.load(ValType.I32, mem, 4)); // the owner's function index
+            call.add(op(Opcode.RETURN_CALL_INDIRECT, t, abi.dispatchTable()));
+            redirect.add(localGet(scratch));
+            redirect.add(Emit.load(ValType.I32, mem, 0)); // the owner's type index
+            redirect.add(i32(t));
+            redirect.add(op(Opcode.I32_EQ));
+            redirect.add(ifThen(call));
+        }
+        redirect.add(op(Opcode.UNREACHABLE));
+        List<Instruction> out = new ArrayList<>();
+        // scratch = position - 8: the top frame's trailer {type index, owner function index}.
+        out.add(globalGet(abi.dataGlobal()));
+        out.add(Emit.load(ValType.I32, mem, 0));
+        out.add(i32(8));
+        out.add(op(Opcode.I32_SUB));
+        out.add(localTee(scratch));
+        out.add(Emit.load(ValType.I32, mem, 4));
+        out.add(i32(funcIndex));
+        out.add(op(Opcode.I32_NE));
+        out.add(ifThen(redirect));
         return out;
     }
 

@@ -248,7 +248,7 @@ final class StateAnalysis {
     }
 
     /** Whether a table (hence arbitrary host functions) is shared with the outside world. */
-    private boolean tableSharedWithHost() {
+    boolean tableSharedWithHost() {
         if (m.importCount(ExternalKind.TABLE) > 0) {
             return true;
         }

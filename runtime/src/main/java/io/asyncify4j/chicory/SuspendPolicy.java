@@ -19,23 +19,34 @@ public interface SuspendPolicy {
 
     /**
      * Suspends at every point for the first {@code alwaysFirst} points of each top-level call, then at
-     * a seeded random subset with probability {@code probability}. Suspending everywhere in deep
-     * recursion costs time quadratic in the depth (every suspension unwinds and rewinds the whole
-     * stack); the random tail keeps such runs bounded while still suspending at deep points.
+     * points spaced further and further apart: each gap is the number of points seen so far times a
+     * seeded random factor in [0, {@code growth}). Suspending everywhere in deep recursion costs time
+     * quadratic in the depth (every suspension unwinds and rewinds the whole stack); growing gaps keep
+     * runaway recursion and long loops bounded while still suspending at deep and late points.
      */
-    static SuspendPolicy chaos(long seed, int alwaysFirst, double probability) {
+    static SuspendPolicy chaos(long seed, int alwaysFirst, double growth) {
         return new SuspendPolicy() {
             private final SplittableRandom random = new SplittableRandom(seed);
-            private int seen;
+            private long seen;
+            private long next;
 
             @Override
             public void onTopLevelCall() {
                 seen = 0;
+                next = alwaysFirst;
             }
 
             @Override
             public boolean shouldSuspend() {
-                return seen++ < alwaysFirst || random.nextDouble() < probability;
+                seen++;
+                if (seen <= alwaysFirst) {
+                    return true;
+                }
+                if (seen < next) {
+                    return false;
+                }
+                next = seen + 1 + (long) (seen * growth * random.nextDouble());
+                return true;
             }
         };
     }

@@ -5,6 +5,7 @@ import com.dylibso.chicory.runtime.GlobalInstance;
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.ImportFunction;
 import com.dylibso.chicory.runtime.ImportGlobal;
+import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.wasm.types.FunctionType;
 import com.dylibso.chicory.wasm.types.MutabilityType;
 import com.dylibso.chicory.wasm.types.ValType;
@@ -42,6 +43,29 @@ public final class SuspensionDriver {
     public HostFunction suspendPoint() {
         return new HostFunction(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.SUSPEND_IMPORT,
                 FunctionType.of(List.of(), List.of()), new Suspending((inst, args) -> null, 0));
+    }
+
+    /**
+     * The imports through which the transform saves and restores v128 values when the engine has no
+     * SIMD ({@link io.asyncify4j.asyncify.AsyncifyOptions#v128ViaHost()}); they access the calling
+     * instance's data memory.
+     */
+    public static List<HostFunction> v128Imports() {
+        return List.of(
+                new HostFunction(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.V128_STORE_IMPORT,
+                        FunctionType.of(List.of(ValType.I32, ValType.V128), List.of()), (inst, args) -> {
+                            Memory data = inst.exports().memory(AsyncifyAbi.DATA_MEMORY_EXPORT);
+                            data.writeLong((int) args[0], args[1]);
+                            data.writeLong((int) args[0] + 8, args[2]);
+                            return null;
+                        }),
+                new HostFunction(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.V128_LOAD_IMPORT,
+                        FunctionType.of(List.of(ValType.I32), List.of(ValType.V128)), (inst, args) -> {
+                            Memory data = inst.exports().memory(AsyncifyAbi.DATA_MEMORY_EXPORT);
+                            // Chicory orders the two halves of a host function's v128 parameter and of
+                            // its v128 result oppositely (pinned by simd_select.wast in chaos mode).
+                            return new long[] {data.readLong((int) args[0] + 8), data.readLong((int) args[0])};
+                        }));
     }
 
     /** A host import that runs {@code delegate} and then may suspend the guest, per the policy. */

@@ -28,12 +28,13 @@ final class AsyncifyPipeline implements ModePipeline {
     private final AsyncifyOptions options;
 
     AsyncifyPipeline(boolean chaos, long seed) {
-        this.driver = new SuspensionDriver(chaos ? SuspendPolicy.chaos(seed, 200, 0.02) : SuspendPolicy.never());
+        this.driver = new SuspensionDriver(chaos ? SuspendPolicy.chaos(seed, 1000, 1.0) : SuspendPolicy.never());
         this.options = AsyncifyOptions.builder()
                 .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
-                .secondaryMemoryPages(1, 1024)
+                .secondaryMemoryPages(1, 16384)
                 .importState(true)
                 .deferStart(true)
+                .v128ViaHost(true) // Chicory's interpreter has no v128.load/store
                 .suspendAtFunctionEntriesAndLoops(chaos)
                 .build();
     }
@@ -51,6 +52,7 @@ final class AsyncifyPipeline implements ModePipeline {
             functions.add(f instanceof HostFunction ? driver.suspending(f) : f);
         }
         functions.add(driver.suspendPoint());
+        functions.addAll(SuspensionDriver.v128Imports());
         ImportValues withAsyncify = ImportValues.builder()
                 .withFunctions(functions)
                 .withGlobals(withState(imports))

@@ -186,6 +186,7 @@ public final class ScriptRunner {
             }
         }
         result.setMillis((System.nanoTime() - start) / 1_000_000);
+        result.setSuspensions(pipeline.suspensions());
         return result;
     }
 

@@ -47,9 +47,18 @@ class SpecSuiteTest {
                 .collect(Collectors.joining("\n")) + (failures.size() > 40 ? "\n... " + (failures.size() - 40) + " more" : "");
     }
 
+    private static SuiteReport plain;
+
+    private static synchronized SuiteReport plain() throws Exception {
+        if (plain == null) {
+            plain = run(SpecMode.PLAIN);
+        }
+        return plain;
+    }
+
     @Test
     void plainModeHasNoUnexpectedFailures() throws Exception {
-        SuiteReport report = run(SpecMode.PLAIN);
+        SuiteReport report = plain();
         assertThat(report.passed()).isGreaterThan(20_000);
         assertThat(report.failed()).as(describe(report)).isZero();
     }
@@ -61,5 +70,27 @@ class SpecSuiteTest {
         SuiteReport report = run(SpecMode.ROUNDTRIP);
         assertThat(report.passed()).isGreaterThan(20_000);
         assertThat(report.failed()).as(describe(report)).isZero();
+    }
+
+    /** Every module asyncified for the worst case (all imports and indirect calls may unwind): same counts as plain. */
+    @Test
+    @Tag("asyncify")
+    void asyncifyModeMatchesPlain() throws Exception {
+        SuiteReport report = run(SpecMode.ASYNCIFY);
+        assertThat(report.failed()).as(describe(report)).isZero();
+        assertThat(report.passed()).isEqualTo(plain().passed());
+        assertThat(report.skipped()).isEqualTo(plain().skipped());
+    }
+
+    /** Suspension points everywhere, suspended and resumed by the host: same counts as plain. */
+    @Test
+    @Tag("chaos")
+    void chaosModeMatchesPlain() throws Exception {
+        SuiteReport report = run(SpecMode.CHAOS);
+        System.out.printf("spec tests [chaos]: %d suspensions%n", report.suspensions());
+        assertThat(report.failed()).as(describe(report)).isZero();
+        assertThat(report.passed()).isEqualTo(plain().passed());
+        assertThat(report.skipped()).isEqualTo(plain().skipped());
+        assertThat(report.suspensions()).as("chaos mode must actually suspend guests").isGreaterThan(50_000);
     }
 }

@@ -9,7 +9,10 @@ import com.dylibso.chicory.runtime.ImportTable;
 import com.dylibso.chicory.runtime.ImportValues;
 import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.TableInstance;
+import com.dylibso.chicory.wasm.WasmModule;
+import com.dylibso.chicory.wasm.types.FunctionImport;
 import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.Import;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import com.dylibso.chicory.wasm.types.MutabilityType;
 import com.dylibso.chicory.wasm.types.Table;
@@ -36,14 +39,37 @@ public final class SpectestHost {
     private SpectestHost() {}
 
     public static ImportValues importValues(PrintSink sink) {
-        List<HostFunction> functions = new ArrayList<>();
-        functions.add(print(sink, "print"));
-        functions.add(print(sink, "print_i32", ValType.I32));
-        functions.add(print(sink, "print_i64", ValType.I64));
-        functions.add(print(sink, "print_f32", ValType.F32));
-        functions.add(print(sink, "print_f64", ValType.F64));
-        functions.add(print(sink, "print_i32_f32", ValType.I32, ValType.F32));
-        functions.add(print(sink, "print_f64_f64", ValType.F64, ValType.F64));
+        return importValues(sink, List.of());
+    }
+
+    /**
+     * The spectest module, where {@code spectest.print*} functions also take whatever parameters the
+     * module declares for them (as Binaryen's wasm-shell allows: {@code (import "spectest" "print"
+     * (func (param i32)))}); every argument is printed.
+     */
+    public static ImportValues lenientImportValues(PrintSink sink, WasmModule module) {
+        List<HostFunction> declared = new ArrayList<>();
+        for (int i = 0; i < module.importSection().importCount(); i++) {
+            Import imp = module.importSection().getImport(i);
+            if (imp.module().equals(MODULE) && imp.name().startsWith("print") && imp instanceof FunctionImport f) {
+                FunctionType t = module.typeSection().getType(f.typeIndex());
+                if (t.returns().isEmpty()) {
+                    declared.add(print(sink, imp.name(), t.params().toArray(new ValType[0])));
+                }
+            }
+        }
+        return importValues(sink, declared);
+    }
+
+    private static ImportValues importValues(PrintSink sink, List<HostFunction> overrides) {
+        List<HostFunction> functions = new ArrayList<>(overrides);
+        addUnlessDeclared(functions, print(sink, "print"));
+        addUnlessDeclared(functions, print(sink, "print_i32", ValType.I32));
+        addUnlessDeclared(functions, print(sink, "print_i64", ValType.I64));
+        addUnlessDeclared(functions, print(sink, "print_f32", ValType.F32));
+        addUnlessDeclared(functions, print(sink, "print_f64", ValType.F64));
+        addUnlessDeclared(functions, print(sink, "print_i32_f32", ValType.I32, ValType.F32));
+        addUnlessDeclared(functions, print(sink, "print_f64_f64", ValType.F64, ValType.F64));
         return ImportValues.builder()
                 .withFunctions(new ArrayList<>(functions))
                 .addGlobal(global("global_i32", Value.i32(666)))
@@ -58,6 +84,12 @@ public final class SpectestHost {
                 .addMemory(new ImportMemory(MODULE, "memory", new ByteBufferMemory(new MemoryLimits(1, 2))))
                 .addMemory(new ImportMemory(MODULE, "shared_memory", new ByteBufferMemory(new MemoryLimits(1, 2, true))))
                 .build();
+    }
+
+    private static void addUnlessDeclared(List<HostFunction> functions, HostFunction standard) {
+        if (functions.stream().noneMatch(f -> f.name().equals(standard.name()))) {
+            functions.add(standard);
+        }
     }
 
     private static ImportGlobal global(String name, Value value) {

@@ -51,6 +51,7 @@ public final class JsonReport {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("mode", r.mode());
             m.put("millis", r.millis());
+            m.put("suspensions", r.suspensions());
             m.put("passed", r.passed());
             m.put("failed", r.failed());
             m.put("skipped", r.skipped());
@@ -65,6 +66,7 @@ public final class JsonReport {
                 sm.put("expectedFailures", s.expectedFailures());
                 sm.put("skipReason", s.skipReason());
                 sm.put("millis", s.millis());
+                sm.put("suspensions", s.suspensions());
                 sm.put("failures", failures(s.failures()));
                 sm.put("expectedFailureDetails", failures(s.expectedFailureDetails()));
                 sm.put("skips", s.skips());

@@ -24,6 +24,7 @@ public final class ScriptResult {
     private final List<String> skips = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
     private long millis;
+    private long suspensions;
 
     public ScriptResult(String script, String mode) {
         this.script = script;
@@ -62,6 +63,15 @@ public final class ScriptResult {
 
     public void setMillis(long millis) {
         this.millis = millis;
+    }
+
+    /** Records how many times the mode suspended and resumed guests while running the script. */
+    public void setSuspensions(long suspensions) {
+        this.suspensions = suspensions;
+    }
+
+    public long suspensions() {
+        return suspensions;
     }
 
     public String script() {

@@ -33,6 +33,11 @@ public record SuiteReport(String mode, List<ScriptResult> scripts, long millis) 
         return scripts.stream().mapToLong(ScriptResult::expectedFailures).sum();
     }
 
+    /** Suspensions (unwind to the host, rewind, continue) performed by the mode. */
+    public long suspensions() {
+        return scripts.stream().mapToLong(ScriptResult::suspensions).sum();
+    }
+
     public long scriptsNotRun() {
         return scripts.stream().filter(s -> !s.ran()).count();
     }

@@ -63,8 +63,9 @@ public final class TextReport {
             out.println("WARNING " + w);
         }
         out.printf(
-                "%s: %s (skipped includes %d expected failures; %d scripts not run)%n",
-                report.mode(), report.summaryLine(), report.expectedFailures(), report.scriptsNotRun());
+                "%s: %s (skipped includes %d expected failures; %d scripts not run%s)%n",
+                report.mode(), report.summaryLine(), report.expectedFailures(), report.scriptsNotRun(),
+                report.suspensions() > 0 ? "; " + report.suspensions() + " suspensions" : "");
         out.flush();
     }
 
