@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Pause and resume WebAssembly guests on the JVM: asyncify transform, spec tests, a wasm shell and module info.",
-        subcommands = {SpectestCommand.class, ShellCommand.class, InfoCommand.class, TransformCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {SpectestCommand.class, ShellCommand.class, InfoCommand.class, TransformCommand.class, RunCommand.class, SampleCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:test failures or runtime failure", "2:usage error or bad input"})
 public final class Main implements Runnable {
@@ -71,7 +71,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: spectest, shell, info or transform");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: see --help");
     }
 
     static final class Version implements CommandLine.IVersionProvider {

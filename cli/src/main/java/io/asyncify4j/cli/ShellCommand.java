@@ -143,7 +143,7 @@ final class ShellCommand implements Callable<Integer> {
         if (type == null) {
             throw CliException.badInput("no exported function '" + invoke + "' in " + file);
         }
-        long[] values = parseArgs(type);
+        long[] values = ShellArgs.parse(spec, invoke, type, args);
         long[] results;
         try {
             results = pipeline.invoke(instance, invoke, values);
@@ -158,37 +158,6 @@ final class ShellCommand implements Callable<Integer> {
         }
         out.flush();
         return Main.OK;
-    }
-
-    private long[] parseArgs(FunctionType type) {
-        List<ValType> params = type.params();
-        if (params.size() != args.size()) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "'" + invoke + "' takes " + params.size() + " argument(s), got " + args.size());
-        }
-        long[] out = new long[params.size()];
-        for (int i = 0; i < params.size(); i++) {
-            ValType t = params.get(i);
-            String a = args.get(i);
-            try {
-                if (t.equals(ValType.I32)) {
-                    out[i] = Integer.parseInt(a);
-                } else if (t.equals(ValType.I64)) {
-                    out[i] = Long.parseLong(a);
-                } else if (t.equals(ValType.F32)) {
-                    out[i] = Float.floatToRawIntBits(Float.parseFloat(a));
-                } else if (t.equals(ValType.F64)) {
-                    out[i] = Double.doubleToRawLongBits(Double.parseDouble(a));
-                } else {
-                    throw new CommandLine.ParameterException(spec.commandLine(),
-                            "cannot pass a " + InfoCommand.typeName(t) + " argument from the command line");
-                }
-            } catch (NumberFormatException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(),
-                        "argument " + (i + 1) + " '" + a + "' is not a valid " + InfoCommand.typeName(t));
-            }
-        }
-        return out;
     }
 
     private static String describe(Throwable e) {

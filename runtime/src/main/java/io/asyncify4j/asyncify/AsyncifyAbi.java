@@ -48,6 +48,13 @@ public final class AsyncifyAbi {
     public static final int SECONDARY_DATA_ADDRESS = 0;
     public static final int SECONDARY_STACK_START = 8;
 
+    /**
+     * Export-name prefixes of the tables holding saved references and of their stack-top globals,
+     * followed by the hierarchy: {@code func}, {@code extern}, {@code any} or {@code exn}.
+     */
+    public static final String REF_TABLE_EXPORT_PREFIX = "asyncify4j_refs_";
+    public static final String REF_TOP_EXPORT_PREFIX = "asyncify4j_ref_top_";
+
     /** Host imports saving and restoring a v128 at an address of the data memory (no SIMD needed). */
     public static final String V128_STORE_IMPORT = "v128_store";
     public static final String V128_LOAD_IMPORT = "v128_load";

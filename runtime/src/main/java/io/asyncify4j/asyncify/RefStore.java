@@ -2,7 +2,9 @@ package io.asyncify4j.asyncify;
 
 import io.asyncify4j.wasm.ir.Instruction;
 import io.asyncify4j.wasm.ir.Opcode;
+import io.asyncify4j.wasm.model.Export;
 import io.asyncify4j.wasm.model.ExternalKind;
+import io.asyncify4j.wasm.model.HeapType;
 import io.asyncify4j.wasm.model.FuncType;
 import io.asyncify4j.wasm.model.Global;
 import io.asyncify4j.wasm.model.GlobalType;
@@ -48,6 +50,10 @@ final class RefStore {
             m.tables().add(new Table(new TableType(ValType.ref(true, top), new Limits(0, -1, false, false)), null));
             int global = m.importCount(ExternalKind.GLOBAL) + m.globals().size();
             m.globals().add(new Global(new GlobalType(ValType.I32, true), List.of(i32(0))));
+            // Exported so a host can move a suspended call's references out and back (coroutines).
+            String hierarchy = HeapType.toString(top);
+            m.exports().add(new Export(AsyncifyAbi.REF_TABLE_EXPORT_PREFIX + hierarchy, ExternalKind.TABLE, table));
+            m.exports().add(new Export(AsyncifyAbi.REF_TOP_EXPORT_PREFIX + hierarchy, ExternalKind.GLOBAL, global));
             return new Stack(table, global);
         });
     }

@@ -1,0 +1,67 @@
+package io.asyncify4j.host;
+
+import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.ValType;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.IntFunction;
+import java.util.function.LongFunction;
+import java.util.function.Supplier;
+
+/**
+ * An import whose implementation completes asynchronously. Declaring an import async is what makes
+ * the transform instrument the guest code that can reach it: no import list is written by hand.
+ *
+ * @param module import module name
+ * @param name import field name
+ * @param type the import's wasm signature
+ * @param function the implementation
+ */
+public record AsyncImport(String module, String name, FunctionType type, AsyncHostFunction function) {
+    public AsyncImport {
+        Objects.requireNonNull(module, "module");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(function, "function");
+    }
+
+    /** {@code () -> ()}. */
+    public static AsyncImport ofVoid(String module, String name, Supplier<? extends CompletionStage<?>> f) {
+        return new AsyncImport(module, name, FunctionType.of(List.of(), List.of()),
+                (inst, args) -> f.get().thenApply(v -> null));
+    }
+
+    /** {@code (i32) -> ()}. */
+    public static AsyncImport ofIntToVoid(String module, String name, IntFunction<? extends CompletionStage<?>> f) {
+        return new AsyncImport(module, name, FunctionType.of(List.of(ValType.I32), List.of()),
+                (inst, args) -> f.apply((int) args[0]).thenApply(v -> null));
+    }
+
+    /** {@code (i32) -> i32}. */
+    public static AsyncImport ofIntToInt(String module, String name,
+                                         IntFunction<? extends CompletionStage<Integer>> f) {
+        return new AsyncImport(module, name, FunctionType.of(List.of(ValType.I32), List.of(ValType.I32)),
+                (inst, args) -> f.apply((int) args[0]).thenApply(v -> new long[] {v}));
+    }
+
+    /** {@code () -> i32}. */
+    public static AsyncImport ofInt(String module, String name, Supplier<? extends CompletionStage<Integer>> f) {
+        return new AsyncImport(module, name, FunctionType.of(List.of(), List.of(ValType.I32)),
+                (inst, args) -> f.get().thenApply(v -> new long[] {v}));
+    }
+
+    /** {@code (i64) -> i64}. */
+    public static AsyncImport ofLongToLong(String module, String name,
+                                           LongFunction<? extends CompletionStage<Long>> f) {
+        return new AsyncImport(module, name, FunctionType.of(List.of(ValType.I64), List.of(ValType.I64)),
+                (inst, args) -> f.apply(args[0]).thenApply(v -> new long[] {v}));
+    }
+
+    /** Any signature, with the raw argument slots. */
+    public static AsyncImport of(String module, String name, FunctionType type,
+                                 Function<long[], ? extends CompletionStage<long[]>> f) {
+        return new AsyncImport(module, name, type, (inst, args) -> f.apply(args).thenApply(v -> v));
+    }
+}

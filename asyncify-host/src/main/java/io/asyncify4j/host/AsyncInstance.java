@@ -1,0 +1,504 @@
+package io.asyncify4j.host;
+
+import com.dylibso.chicory.compiler.MachineFactoryCompiler;
+import com.dylibso.chicory.runtime.GlobalInstance;
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.ImportFunction;
+import com.dylibso.chicory.runtime.ImportGlobal;
+import com.dylibso.chicory.runtime.ImportMemory;
+import com.dylibso.chicory.runtime.ImportTable;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.wabt.Wat2Wasm;
+import com.dylibso.chicory.wasi.WasiOptions;
+import com.dylibso.chicory.wasi.WasiPreview1;
+import com.dylibso.chicory.wasm.Parser;
+import com.dylibso.chicory.wasm.WasmModule;
+import com.dylibso.chicory.wasm.types.MutabilityType;
+import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.asyncify.Asyncify;
+import io.asyncify4j.asyncify.AsyncifyAbi;
+import io.asyncify4j.asyncify.AsyncifyOptions;
+import io.asyncify4j.chicory.SuspensionDriver;
+import io.asyncify4j.wasm.codec.WasmCodec;
+import io.asyncify4j.wasm.model.ModuleModel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A wasm instance whose exports are called asynchronously: a guest that calls an async import
+ * ({@link AsyncImport}) is suspended — its call stack unwound and moved out of the instance — until
+ * the import's future completes, then rewound and resumed. No thread is held while a guest is
+ * suspended. Several calls may be in flight on one instance (coroutines), each with its own stack; the
+ * instance is only ever entered by one thread at a time.
+ *
+ * <pre>{@code
+ * try (AsyncInstance guest = AsyncInstance.builder(Path.of("plugin.wasm"))
+ *         .withAsyncImport(AsyncImport.ofIntToVoid("env", "sleep", ms ->
+ *                 CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(ms, MILLISECONDS))))
+ *         .build()) {
+ *     CompletableFuture<long[]> result = guest.call("main");
+ * }
+ * }</pre>
+ *
+ * <p>Failures: a guest trap fails the call's future with Chicory's exception; a failing host future
+ * fails the call's future with that cause and abandons the suspended guest (it is not resumed); an
+ * asyncify stack overflow fails it with {@link AsyncifyStackOverflowException}; {@code cancel} (or
+ * {@code orTimeout}) on a suspended call abandons it. In every case the instance stays usable.
+ */
+public final class AsyncInstance implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AsyncInstance.class);
+
+    private final Instance instance;
+    private final AsyncifyController controller;
+    private final ModuleModel transformed;
+    private final Executor executor;
+    private final long maxStackBytes;
+    private final boolean interleavingAllowed;
+    private final Object lock = new Object();
+    private final Deque<Runnable> queue = new ArrayDeque<>();
+    private boolean draining;
+    private volatile Thread runningThread;
+    private Coroutine running;
+    private int suspended;
+    private volatile boolean closed;
+    private final WasiPreview1 wasi;
+    private final SuspensionListener listener;
+
+    private AsyncInstance(Builder b) {
+        this.executor = b.executor != null ? b.executor : GuestThreads.defaultExecutor();
+        this.maxStackBytes = b.maxAsyncifyStackBytes;
+        this.listener = b.listener;
+        byte[] wasm = b.wasm;
+        GlobalInstance state = new GlobalInstance(0, 0, ValType.I32, MutabilityType.Var);
+        if (b.binaryenRegion == null) {
+            AsyncifyOptions.Builder options = AsyncifyOptions.builder()
+                    .unwindingImports(b.asyncImports.stream().map(i -> i.module() + "." + i.name()).toList())
+                    .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
+                    .secondaryMemoryPages(1, (int) Math.max(1, (b.maxAsyncifyStackBytes + 8 + 65535) / 65536))
+                    .importState(true)
+                    .deferStart(true)
+                    .v128ViaHost(true);
+            if (b.asyncImports.isEmpty()) {
+                options.ignoreImports(true);
+            }
+            this.transformed = WasmCodec.decode(wasm);
+            Asyncify.transform(transformed, options.build());
+            wasm = WasmCodec.encode(transformed);
+        } else {
+            this.transformed = WasmCodec.decode(wasm);
+        }
+        WasmModule module = Parser.parse(wasm);
+
+        List<ImportFunction> functions = new ArrayList<>();
+        for (AsyncImport imp : b.asyncImports) {
+            functions.add(new HostFunction(imp.module(), imp.name(), imp.type(), (inst, args) -> onAsyncImport(imp, inst, args)));
+        }
+        functions.addAll(b.hostFunctions);
+        this.wasi = b.wasiOptions == null ? null : WasiPreview1.builder().withOptions(b.wasiOptions).build();
+        if (wasi != null) {
+            functions.addAll(Arrays.asList(wasi.toHostFunctions()));
+        }
+        List<ImportGlobal> globals = new ArrayList<>(b.globals);
+        if (b.binaryenRegion == null) {
+            globals.add(new ImportGlobal(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME, state));
+            functions.addAll(SuspensionDriver.v128Imports());
+        }
+        ImportValues imports = ImportValues.builder()
+                .withFunctions(functions)
+                .withGlobals(globals)
+                .withMemories(b.memories)
+                .withTables(b.tables)
+                .build();
+        Instance.Builder ib = Instance.builder(module).withImportValues(imports);
+        if (b.engine == Engine.COMPILER) {
+            ib.withMachineFactory(MachineFactoryCompiler.compile(module));
+        }
+        this.instance = ib.build();
+        List<GlobalInstance> coroutineGlobals = new ArrayList<>();
+        for (String g : b.coroutineGlobals) {
+            coroutineGlobals.add(instance.exports().global(g));
+        }
+        this.interleavingAllowed = !b.coroutineGlobals.isEmpty() || !ShadowStack.detect(transformed);
+        if (b.binaryenRegion == null) {
+            this.controller = AsyncifyController.forOwnTransform(instance, state, coroutineGlobals);
+        } else {
+            int address = b.binaryenRegion instanceof DataRegion.Fixed f ? f.address()
+                    : (int) instance.export(((DataRegion.Allocated) b.binaryenRegion).allocatorExport())
+                            .apply(b.binaryenRegion.size())[0];
+            this.controller = AsyncifyController.forBinaryenModule(instance, address, b.binaryenRegion.size(),
+                    coroutineGlobals);
+        }
+        if (hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
+            join(call(AsyncifyAbi.DEFERRED_START_EXPORT));
+        }
+    }
+
+    private static boolean hasExport(WasmModule module, String name) {
+        for (int i = 0; i < module.exportSection().exportCount(); i++) {
+            if (module.exportSection().getExport(i).name().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A builder for a module given as wasm bytes. */
+    public static Builder builder(byte[] wasm) {
+        return new Builder(Objects.requireNonNull(wasm, "wasm").clone());
+    }
+
+    /** A builder for a {@code .wasm} or {@code .wat} file. */
+    public static Builder builder(Path file) {
+        try {
+            String name = file.getFileName().toString();
+            if (name.endsWith(".wat")) {
+                return new Builder(Wat2Wasm.parse(file.toFile()));
+            }
+            return new Builder(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /** A builder for a module in the wasm text format. */
+    public static Builder builderFromWat(String wat) {
+        return new Builder(Wat2Wasm.parse(wat));
+    }
+
+    /**
+     * Calls an exported function. The future completes with its results (one {@code long} per slot,
+     * v128 taking two; empty for none) when the call returns, however many times it suspends.
+     * Called from inside a host function while this instance runs, the call runs at once, nested, and
+     * fails with {@link IllegalStateException} if it tries to suspend.
+     */
+    public CompletableFuture<long[]> call(String export, long... args) {
+        if (closed) {
+            throw new IllegalStateException("instance is closed");
+        }
+        if (Thread.currentThread() == runningThread) {
+            Coroutine c = new Coroutine(export, instance.export(export), args.clone(), true);
+            Coroutine outer = running;
+            try {
+                run(c, false);
+            } finally {
+                running = outer;
+            }
+            return c.result;
+        }
+        Coroutine c = new Coroutine(export, instance.export(export), args.clone(), false);
+        c.result.whenComplete((v, e) -> {
+            CompletableFuture<long[]> p = c.pending;
+            if (e != null && p != null) {
+                p.cancel(true); // the caller gave up (cancel, timeout): release the host operation
+            }
+        });
+        submit(() -> start(c));
+        return c.result;
+    }
+
+    /** {@link #call} and wait for the result; guest failures are rethrown as they are. */
+    public long[] callBlocking(String export, long... args) {
+        return join(call(export, args));
+    }
+
+    private static long[] join(CompletableFuture<long[]> f) {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new CompletionException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CompletionException(e);
+        }
+    }
+
+    /** The Chicory instance underneath, for memory and global access. Do not call its exports directly. */
+    public Instance instance() {
+        return instance;
+    }
+
+    /** Number of calls currently suspended. */
+    public int suspendedCalls() {
+        synchronized (lock) {
+            return suspended;
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        if (wasi != null) {
+            wasi.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ serial execution
+
+    private void submit(Runnable task) {
+        synchronized (lock) {
+            queue.add(task);
+            if (draining) {
+                return;
+            }
+            draining = true;
+        }
+        executor.execute(this::drain);
+    }
+
+    private void drain() {
+        while (true) {
+            Runnable task;
+            synchronized (lock) {
+                task = queue.poll();
+                if (task == null) {
+                    draining = false;
+                    return;
+                }
+            }
+            runningThread = Thread.currentThread();
+            try {
+                task.run();
+            } finally {
+                runningThread = null;
+            }
+        }
+    }
+
+    private void start(Coroutine c) {
+        if (c.result.isDone()) {
+            return; // cancelled before it started
+        }
+        if (!interleavingAllowed && suspendedCalls() > 0) {
+            c.result.completeExceptionally(new IllegalStateException("cannot start '" + c.export + "' while "
+                    + suspendedCalls() + " call(s) are suspended: the module keeps a C shadow stack "
+                    + "(__stack_pointer), which interleaved calls would corrupt; run one call at a time, or "
+                    + "declare per-coroutine globals (AsyncInstance.Builder.withCoroutineGlobals) after giving "
+                    + "each call its own stack region"));
+            return;
+        }
+        run(c, false);
+    }
+
+    private void run(Coroutine c, boolean resume) {
+        running = c;
+        try {
+            if (resume) {
+                controller.restoreStack(c.saved);
+                c.saved = null;
+                controller.startRewind();
+            }
+            long[] r = c.function.apply(c.args);
+            if (controller.state() == AsyncifyAbi.STATE_UNWINDING) {
+                controller.stopUnwind();
+                c.saved = controller.takeStack();
+                c.suspensions++;
+                synchronized (lock) {
+                    suspended++;
+                }
+                CompletableFuture<long[]> pending = c.pending;
+                listener.suspended(c.export, c.pendingImport);
+                pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
+            } else {
+                c.result.complete(r == null ? new long[0] : r);
+            }
+        } catch (Throwable t) {
+            controller.reset();
+            c.saved = null;
+            c.result.completeExceptionally(translate(t));
+        } finally {
+            running = null;
+        }
+    }
+
+    private void resumeAfter(Coroutine c, long[] value, Throwable failure) {
+        synchronized (lock) {
+            suspended--;
+        }
+        c.pending = null;
+        if (c.result.isDone()) {
+            c.saved = null; // abandoned: cancelled or timed out while suspended
+            return;
+        }
+        if (failure != null) {
+            c.saved = null;
+            c.result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure);
+            return;
+        }
+        c.resumeValue = value;
+        listener.resuming(c.export);
+        run(c, true);
+    }
+
+    /** The body of every async import. */
+    private long[] onAsyncImport(AsyncImport imp, Instance inst, long[] args) {
+        Coroutine c = running;
+        if (c == null) {
+            throw new IllegalStateException("async import " + imp.module() + "." + imp.name()
+                    + " called outside a call made through AsyncInstance.call");
+        }
+        if (controller.state() == AsyncifyAbi.STATE_REWINDING) {
+            controller.stopRewind();
+            long[] value = c.resumeValue;
+            c.resumeValue = null;
+            listener.resumed(c.export, imp.module() + "." + imp.name());
+            return value;
+        }
+        CompletableFuture<long[]> f = imp.function().apply(inst, args).toCompletableFuture();
+        if (f.isDone()) {
+            return join(f); // already complete: no need to suspend
+        }
+        if (c.nested) {
+            f.cancel(true);
+            throw new IllegalStateException("async import " + imp.module() + "." + imp.name() + " cannot suspend "
+                    + "a call made from inside a host function (a suspension cannot unwind through the host)");
+        }
+        c.pending = f;
+        c.pendingImport = imp.module() + "." + imp.name();
+        controller.startUnwind();
+        return new long[resultSlots(imp)];
+    }
+
+    private static int resultSlots(AsyncImport imp) {
+        int n = 0;
+        for (ValType t : imp.type().returns()) {
+            n += t.equals(ValType.V128) ? 2 : 1;
+        }
+        return n;
+    }
+
+    private Throwable translate(Throwable t) {
+        AsyncifyController.Fault fault = controller.fault();
+        if (fault != null && fault.kind() == AsyncifyAbi.FAULT_OVERFLOW) {
+            return new AsyncifyStackOverflowException(transformed.functionDisplayName(fault.functionIndex()),
+                    maxStackBytes, t);
+        }
+        LOG.debug("guest call failed", t);
+        return t;
+    }
+
+    /** Builder of {@link AsyncInstance}. */
+    public static final class Builder {
+        private final byte[] wasm;
+        private final List<AsyncImport> asyncImports = new ArrayList<>();
+        private final List<ImportFunction> hostFunctions = new ArrayList<>();
+        private final List<ImportGlobal> globals = new ArrayList<>();
+        private final List<ImportMemory> memories = new ArrayList<>();
+        private final List<ImportTable> tables = new ArrayList<>();
+        private final List<String> coroutineGlobals = new ArrayList<>();
+        private WasiOptions wasiOptions;
+        private Executor executor;
+        private Engine engine = Engine.INTERPRETER;
+        private long maxAsyncifyStackBytes = 16L << 20;
+        private DataRegion binaryenRegion;
+        private SuspensionListener listener = new SuspensionListener() { };
+
+        private Builder(byte[] wasm) {
+            this.wasm = wasm;
+        }
+
+        /** An import completing asynchronously; calls reaching it can suspend. */
+        public Builder withAsyncImport(AsyncImport asyncImport) {
+            asyncImports.add(Objects.requireNonNull(asyncImport));
+            return this;
+        }
+
+        /** An ordinary (synchronous) Chicory host function. */
+        public Builder withHostFunction(ImportFunction function) {
+            hostFunctions.add(Objects.requireNonNull(function));
+            return this;
+        }
+
+        public Builder withGlobal(ImportGlobal global) {
+            globals.add(global);
+            return this;
+        }
+
+        public Builder withMemory(ImportMemory memory) {
+            memories.add(memory);
+            return this;
+        }
+
+        public Builder withTable(ImportTable table) {
+            tables.add(table);
+            return this;
+        }
+
+        /** WASI preview 1 (Chicory's implementation) with these options. */
+        public Builder withWasi(WasiOptions options) {
+            this.wasiOptions = Objects.requireNonNull(options);
+            return this;
+        }
+
+        /** Observes suspensions and resumptions. */
+        public Builder withListener(SuspensionListener listener) {
+            this.listener = Objects.requireNonNull(listener);
+            return this;
+        }
+
+        /** Where guest code runs; the default uses daemon threads with a 256 MiB stack. */
+        public Builder withExecutor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor);
+            return this;
+        }
+
+        public Builder withEngine(Engine engine) {
+            this.engine = Objects.requireNonNull(engine);
+            return this;
+        }
+
+        /** The most asyncify stack one suspended call may use (default 16 MiB); beyond, the call fails. */
+        public Builder maxAsyncifyStackBytes(long bytes) {
+            if (bytes < 64) {
+                throw new IllegalArgumentException("asyncify stack limit too small: " + bytes);
+            }
+            this.maxAsyncifyStackBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Exported mutable globals whose values belong to each call (saved at a suspension, restored at
+         * its resume); declaring them also allows interleaving calls on a module with a C shadow stack,
+         * which is then the guest's responsibility to keep apart (e.g. a stack region per call).
+         */
+        public Builder withCoroutineGlobals(String... exportedGlobals) {
+            coroutineGlobals.addAll(Arrays.asList(exportedGlobals));
+            return this;
+        }
+
+        /**
+         * The module was asyncified ahead of time by Binaryen's {@code wasm-opt --asyncify}: it is not
+         * transformed again, and its asyncify data lives in {@code region} of its memory 0.
+         */
+        public Builder alreadyAsyncified(DataRegion region) {
+            this.binaryenRegion = Objects.requireNonNull(region);
+            return this;
+        }
+
+        /** Asyncifies (unless already asyncified), instantiates and runs the start function. */
+        public AsyncInstance build() {
+            return new AsyncInstance(this);
+        }
+    }
+}

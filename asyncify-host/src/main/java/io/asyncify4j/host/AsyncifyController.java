@@ -1,0 +1,229 @@
+package io.asyncify4j.host;
+
+import com.dylibso.chicory.runtime.ExportFunction;
+import com.dylibso.chicory.runtime.GlobalInstance;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.runtime.Memory;
+import com.dylibso.chicory.runtime.TableInstance;
+import io.asyncify4j.asyncify.AsyncifyAbi;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Owns an instance's asyncify data and drives the asyncify state machine: start/stop unwind and
+ * rewind, and moving a suspended call's saved stack out of the data memory (into a {@link SavedStack})
+ * and back. Because a suspended call's stack is moved out, any number of calls can be suspended on one
+ * instance, each with its own stack, and an abandoned call costs nothing to drop.
+ *
+ * <p>Two kinds of modules: those asyncified by asyncify4j at load time (the default: the state global
+ * is imported from the host and the data lives in a secondary memory the guest cannot address, growing
+ * on demand up to a limit), and modules asyncified ahead of time by Binaryen's {@code wasm-opt
+ * --asyncify}, whose data lives in a region of their own memory 0 ({@link DataRegion}) and whose state
+ * is reached through the exported asyncify functions.
+ *
+ * <p>Not thread-safe: used only by the thread currently running the instance.
+ */
+final class AsyncifyController {
+    private final Instance instance;
+    private final GlobalInstance ownState; // null for Binaryen modules
+    private final Memory data;
+    private final int structAddress;
+    private final int stackStart;
+    private final int regionEnd; // -1: up to the end of the memory, which may grow
+    private final ExportFunction startUnwind;
+    private final ExportFunction stopUnwind;
+    private final ExportFunction startRewind;
+    private final ExportFunction stopRewind;
+    private final ExportFunction getState;
+    private final List<RefStack> refStacks = new ArrayList<>();
+    private final List<GlobalInstance> coroutineGlobals;
+
+    /** A table of saved references with its stack-top global. */
+    private record RefStack(TableInstance table, GlobalInstance top) {}
+
+    private AsyncifyController(Instance instance, GlobalInstance ownState, Memory data, int structAddress,
+                               int regionEnd, List<GlobalInstance> coroutineGlobals) {
+        this.instance = instance;
+        this.ownState = ownState;
+        this.data = data;
+        this.structAddress = structAddress;
+        this.stackStart = structAddress + 8;
+        this.regionEnd = regionEnd;
+        this.startUnwind = instance.export(AsyncifyAbi.START_UNWIND);
+        this.stopUnwind = instance.export(AsyncifyAbi.STOP_UNWIND);
+        this.startRewind = instance.export(AsyncifyAbi.START_REWIND);
+        this.stopRewind = instance.export(AsyncifyAbi.STOP_REWIND);
+        this.getState = instance.export(AsyncifyAbi.GET_STATE);
+        this.coroutineGlobals = coroutineGlobals;
+        for (String hierarchy : List.of("func", "extern", "any", "exn")) {
+            TableInstance table = tryTable(AsyncifyAbi.REF_TABLE_EXPORT_PREFIX + hierarchy);
+            if (table != null) {
+                refStacks.add(new RefStack(table, instance.exports().global(AsyncifyAbi.REF_TOP_EXPORT_PREFIX + hierarchy)));
+            }
+        }
+    }
+
+    private TableInstance tryTable(String name) {
+        try {
+            return instance.exports().table(name);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** For a module asyncified by asyncify4j: imported state, secondary data memory. */
+    static AsyncifyController forOwnTransform(Instance instance, GlobalInstance state,
+                                              List<GlobalInstance> coroutineGlobals) {
+        Memory data = instance.exports().memory(AsyncifyAbi.DATA_MEMORY_EXPORT);
+        return new AsyncifyController(instance, state, data, AsyncifyAbi.SECONDARY_DATA_ADDRESS, -1, coroutineGlobals);
+    }
+
+    /** For a module asyncified by Binaryen: a region of memory 0 holds the data structure and the stack. */
+    static AsyncifyController forBinaryenModule(Instance instance, int regionStart, int regionSize,
+                                                List<GlobalInstance> coroutineGlobals) {
+        AsyncifyController c = new AsyncifyController(instance, null, instance.memory(), regionStart,
+                regionStart + regionSize, coroutineGlobals);
+        c.resetStack();
+        return c;
+    }
+
+    int state() {
+        return ownState != null ? (int) ownState.getValue() : (int) getState.apply()[0];
+    }
+
+    /** Called in an async import: the guest unwinds from here to the export call. */
+    void startUnwind() {
+        if (ownState != null) {
+            ownState.setValue(AsyncifyAbi.STATE_UNWINDING); // the data pointer never changes
+        } else {
+            startUnwind.apply(structAddress);
+        }
+    }
+
+    void stopUnwind() {
+        if (ownState != null) {
+            ownState.setValue(AsyncifyAbi.STATE_NORMAL);
+        } else {
+            stopUnwind.apply();
+        }
+    }
+
+    void startRewind() {
+        if (ownState != null) {
+            ownState.setValue(AsyncifyAbi.STATE_REWINDING);
+        } else {
+            startRewind.apply(structAddress);
+        }
+    }
+
+    /** Called in the async import reached again by the rewind: the guest continues normally from here. */
+    void stopRewind() {
+        if (ownState != null) {
+            ownState.setValue(AsyncifyAbi.STATE_NORMAL);
+        } else {
+            stopRewind.apply();
+        }
+    }
+
+    /** Moves the stack of the call that just unwound (and its per-coroutine state) out of the instance. */
+    SavedStack takeStack() {
+        int position = data.readInt(structAddress);
+        byte[] frames = data.readBytes(stackStart, position - stackStart);
+        List<SavedStack.Refs> refs = new ArrayList<>();
+        for (RefStack s : refStacks) {
+            int top = (int) s.top().getValue();
+            int[] values = new int[top];
+            Instance[] owners = new Instance[top];
+            for (int i = 0; i < top; i++) {
+                values[i] = s.table().ref(i);
+                owners[i] = s.table().instance(i);
+            }
+            refs.add(new SavedStack.Refs(values, owners));
+            s.top().setValue(0);
+        }
+        long[] globals = new long[coroutineGlobals.size()];
+        for (int i = 0; i < globals.length; i++) {
+            globals[i] = coroutineGlobals.get(i).getValue();
+        }
+        data.writeI32(structAddress, stackStart);
+        return new SavedStack(frames, refs, globals);
+    }
+
+    /** Puts a suspended call's stack back, ready for {@link #startRewind()}. */
+    void restoreStack(SavedStack saved) {
+        int needed = stackStart + saved.frames().length;
+        if (regionEnd < 0) {
+            long available = (long) data.pages() * Memory.PAGE_SIZE;
+            if (needed > available) {
+                int pages = (int) ((needed - available + Memory.PAGE_SIZE - 1) / Memory.PAGE_SIZE);
+                if (data.grow(pages) < 0) {
+                    throw new IllegalStateException("cannot grow the asyncify data memory to resume a call");
+                }
+            }
+            data.writeI32(structAddress + 4, data.pages() * Memory.PAGE_SIZE);
+        }
+        data.write(stackStart, saved.frames());
+        data.writeI32(structAddress, needed);
+        for (int i = 0; i < refStacks.size(); i++) {
+            RefStack s = refStacks.get(i);
+            SavedStack.Refs r = saved.refs().get(i);
+            if (s.table().size() < r.values().length) {
+                s.table().grow(r.values().length - s.table().size(), 0, instance);
+            }
+            for (int j = 0; j < r.values().length; j++) {
+                s.table().setRef(j, r.values()[j], r.owners()[j]);
+            }
+            s.top().setValue(r.values().length);
+        }
+        for (int i = 0; i < saved.globals().length; i++) {
+            coroutineGlobals.get(i).setValue(saved.globals()[i]);
+        }
+    }
+
+    /** After a trap: back to normal state with an empty stack, so the instance can take new calls. */
+    void reset() {
+        if (ownState != null) {
+            ownState.setValue(AsyncifyAbi.STATE_NORMAL);
+        } else if (state() != AsyncifyAbi.STATE_NORMAL) {
+            resetStack();
+            stopUnwind.apply(); // sets the state to normal; the stack was just reset, so its check passes
+        }
+        resetStack();
+        for (RefStack s : refStacks) {
+            s.top().setValue(0);
+        }
+    }
+
+    private void resetStack() {
+        if (regionEnd >= 0) {
+            data.writeI32(structAddress, stackStart);
+            data.writeI32(structAddress + 4, regionEnd);
+        } else if (data.readInt(structAddress + 4) != 0) {
+            data.writeI32(structAddress, stackStart);
+        }
+    }
+
+    /** The function and kind of the last fault the instrumented code reported, or null. */
+    Fault fault() {
+        try {
+            int kind = (int) instance.exports().global(AsyncifyAbi.FAULT_KIND_GLOBAL).getValue();
+            if (kind == 0) {
+                return null;
+            }
+            GlobalInstance fn = instance.exports().global(AsyncifyAbi.FAULT_FUNCTION_GLOBAL);
+            Fault f = new Fault(kind, (int) fn.getValue());
+            instance.exports().global(AsyncifyAbi.FAULT_KIND_GLOBAL).setValue(0);
+            fn.setValue(-1);
+            return f;
+        } catch (RuntimeException e) {
+            return null; // a Binaryen module has no fault globals
+        }
+    }
+
+    /** Bytes the asyncify stack may use. */
+    long stackLimit(long secondaryMemoryBytes) {
+        return regionEnd >= 0 ? regionEnd - stackStart : secondaryMemoryBytes - stackStart;
+    }
+
+    record Fault(int kind, int functionIndex) {}
+}

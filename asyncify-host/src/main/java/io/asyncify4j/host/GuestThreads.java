@@ -1,0 +1,36 @@
+package io.asyncify4j.host;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The default executor for guest code: daemon threads with a large Java stack, because Chicory's
+ * interpreter recurses on the Java stack for every wasm call (about 55,000 nested calls fit in 16 MiB;
+ * asyncified frames are larger). Threads are reused and retire when idle; a suspended guest holds none.
+ */
+final class GuestThreads {
+    /** Stack size of guest threads: room for well over 50,000 nested wasm calls on the interpreter. */
+    static final long STACK_BYTES = 256L << 20;
+
+    private static final ExecutorService DEFAULT = create();
+
+    private GuestThreads() {}
+
+    static ExecutorService defaultExecutor() {
+        return DEFAULT;
+    }
+
+    private static ExecutorService create() {
+        AtomicInteger n = new AtomicInteger();
+        ThreadFactory factory = r -> {
+            Thread t = new Thread(null, r, "asyncify4j-guest-" + n.incrementAndGet(), STACK_BYTES);
+            t.setDaemon(true);
+            return t;
+        };
+        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), factory);
+    }
+}
