@@ -78,11 +78,25 @@ public final class AsyncInstance implements AutoCloseable {
     private volatile boolean closed;
     private final WasiPreview1 wasi;
     private final SuspensionListener listener;
+    /** Fuel per slice, 0 when the guest is not metered. */
+    private final long quantum;
+    private final long fuelBudget;
+    private final java.time.Duration deadline;
+    private final GlobalInstance fuel = new GlobalInstance(0, 0, ValType.I64, MutabilityType.Var);
+    private final java.util.concurrent.atomic.LongAdder fuelUsed = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder slices = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder suspensions = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder preemptions = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder runNanos = new java.util.concurrent.atomic.LongAdder();
+    private volatile Throwable terminated;
 
     private AsyncInstance(Builder b) {
         this.executor = b.executor != null ? b.executor : GuestThreads.defaultExecutor();
         this.maxStackBytes = b.maxAsyncifyStackBytes;
         this.listener = b.listener;
+        this.quantum = b.quantum;
+        this.fuelBudget = b.fuelBudget;
+        this.deadline = b.deadline;
         byte[] wasm = b.wasm;
         GlobalInstance state = new GlobalInstance(0, 0, ValType.I32, MutabilityType.Var);
         if (b.binaryenRegion == null) {
@@ -92,17 +106,18 @@ public final class AsyncInstance implements AutoCloseable {
                     .secondaryMemoryPages(1, (int) Math.max(1, (b.maxAsyncifyStackBytes + 8 + 65535) / 65536))
                     .importState(true)
                     .deferStart(true)
-                    .v128ViaHost(true);
+                    .v128ViaHost(true)
+                    .fuel(b.quantum > 0);
             if (b.asyncImports.isEmpty()) {
                 options.ignoreImports(true);
             }
-            this.transformed = WasmCodec.decode(wasm);
-            Asyncify.transform(transformed, options.build());
-            wasm = WasmCodec.encode(transformed);
+            PreparedModule prepared = PreparedModule.of(wasm, options.build());
+            this.transformed = prepared.model();
+            wasm = prepared.wasm();
         } else {
             this.transformed = WasmCodec.decode(wasm);
         }
-        WasmModule module = Parser.parse(wasm);
+        WasmModule module = b.binaryenRegion == null ? PreparedModule.parsed(wasm) : Parser.parse(wasm);
 
         List<ImportFunction> functions = new ArrayList<>();
         for (AsyncImport imp : b.asyncImports) {
@@ -118,6 +133,13 @@ public final class AsyncInstance implements AutoCloseable {
             globals.add(new ImportGlobal(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME, state));
             functions.addAll(SuspensionDriver.v128Imports());
         }
+        if (quantum > 0) {
+            globals.add(new ImportGlobal(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT, fuel));
+            AsyncImport exhausted = new AsyncImport(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_EXHAUSTED_IMPORT,
+                    com.dylibso.chicory.wasm.types.FunctionType.of(List.of(), List.of()), (inst, args) -> onFuelExhausted());
+            functions.add(new HostFunction(exhausted.module(), exhausted.name(), exhausted.type(),
+                    (inst, args) -> onAsyncImport(exhausted, inst, args)));
+        }
         ImportValues imports = ImportValues.builder()
                 .withFunctions(functions)
                 .withGlobals(globals)
@@ -125,6 +147,12 @@ public final class AsyncInstance implements AutoCloseable {
                 .withTables(b.tables)
                 .build();
         Instance.Builder ib = Instance.builder(module).withImportValues(imports);
+        if (b.maxMemoryPages > 0 && module.memorySection().isPresent()
+                && module.memorySection().get().memoryCount() > 0) {
+            int initial = module.memorySection().get().getMemory(0).limits().initialPages();
+            ib.withMemoryLimits(new com.dylibso.chicory.wasm.types.MemoryLimits(Math.min(initial, b.maxMemoryPages),
+                    b.maxMemoryPages));
+        }
         if (b.engine == Engine.COMPILER) {
             ib.withMachineFactory(MachineFactoryCompiler.compile(module));
         }
@@ -190,6 +218,10 @@ public final class AsyncInstance implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("instance is closed");
         }
+        if (terminated != null) {
+            return CompletableFuture.failedFuture(new IllegalStateException(
+                    "instance was discarded after a call was terminated: " + terminated.getMessage(), terminated));
+        }
         if (Thread.currentThread() == runningThread) {
             Coroutine c = new Coroutine(export, instance.export(export), args.clone(), true);
             Coroutine outer = running;
@@ -207,8 +239,23 @@ public final class AsyncInstance implements AutoCloseable {
                 p.cancel(true); // the caller gave up (cancel, timeout): release the host operation
             }
         });
+        if (deadline != null) {
+            CompletableFuture.delayedExecutor(deadline.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)
+                    .execute(() -> {
+                        if (!c.result.isDone()) {
+                            DeadlineExceededException e = new DeadlineExceededException(export, deadline);
+                            terminated = e;
+                            c.result.completeExceptionally(e); // a running call stops at its next fuel check
+                        }
+                    });
+        }
         submit(() -> start(c));
         return c.result;
+    }
+
+    /** What this guest has consumed so far. */
+    public GuestMetrics metrics() {
+        return new GuestMetrics(fuelUsed.sum(), slices.sum(), suspensions.sum(), preemptions.sum(), runNanos.sum());
     }
 
     /** {@link #call} and wait for the result; guest failures are rethrown as they are. */
@@ -266,23 +313,32 @@ public final class AsyncInstance implements AutoCloseable {
         executor.execute(this::drain);
     }
 
+    /**
+     * Runs one queued task, then queues itself again behind whatever else waits on the executor: a
+     * busy instance takes turns with other instances (each task is a slice: a call started or resumed).
+     */
     private void drain() {
-        while (true) {
-            Runnable task;
-            synchronized (lock) {
-                task = queue.poll();
-                if (task == null) {
-                    draining = false;
-                    return;
-                }
-            }
-            runningThread = Thread.currentThread();
-            try {
-                task.run();
-            } finally {
-                runningThread = null;
+        Runnable task;
+        synchronized (lock) {
+            task = queue.poll();
+            if (task == null) {
+                draining = false;
+                return;
             }
         }
+        runningThread = Thread.currentThread();
+        try {
+            task.run();
+        } finally {
+            runningThread = null;
+        }
+        synchronized (lock) {
+            if (queue.isEmpty()) {
+                draining = false;
+                return;
+            }
+        }
+        executor.execute(this::drain);
     }
 
     private void start(Coroutine c) {
@@ -302,6 +358,9 @@ public final class AsyncInstance implements AutoCloseable {
 
     private void run(Coroutine c, boolean resume) {
         running = c;
+        long startNanos = System.nanoTime();
+        slices.increment();
+        fuel.setValue(quantum);
         try {
             if (resume) {
                 controller.restoreStack(c.saved);
@@ -309,10 +368,16 @@ public final class AsyncInstance implements AutoCloseable {
                 controller.startRewind();
             }
             long[] r = c.function.apply(c.args);
+            chargeFuel(c);
             if (controller.state() == AsyncifyAbi.STATE_UNWINDING) {
                 controller.stopUnwind();
                 c.saved = controller.takeStack();
                 c.suspensions++;
+                if (c.pendingImport.endsWith(AsyncifyAbi.FUEL_EXHAUSTED_IMPORT)) {
+                    preemptions.increment();
+                } else {
+                    suspensions.increment();
+                }
                 synchronized (lock) {
                     suspended++;
                 }
@@ -323,12 +388,49 @@ public final class AsyncInstance implements AutoCloseable {
                 c.result.complete(r == null ? new long[0] : r);
             }
         } catch (Throwable t) {
+            chargeFuel(c);
             controller.reset();
             c.saved = null;
-            c.result.completeExceptionally(translate(t));
+            Throwable failure = translate(t);
+            if (failure instanceof FuelExhaustedException || failure instanceof DeadlineExceededException
+                    || failure instanceof java.util.concurrent.CancellationException) {
+                terminated = failure; // stopped mid-computation: the guest's state cannot be trusted
+            }
+            c.result.completeExceptionally(failure);
         } finally {
+            runNanos.add(System.nanoTime() - startNanos);
             running = null;
         }
+    }
+
+    /** Charges the fuel this run segment used (a metered guest restarts each segment with a full quantum). */
+    private void chargeFuel(Coroutine c) {
+        if (quantum > 0) {
+            long used = quantum - fuel.getValue();
+            fuel.setValue(quantum);
+            c.fuelUsed += used;
+            fuelUsed.add(used);
+        }
+    }
+
+    /**
+     * The metered guest's slice is used up: stop it if its budget or deadline is spent, otherwise
+     * preempt it (suspend, and resume after the work already queued on the executor).
+     */
+    private CompletableFuture<long[]> onFuelExhausted() {
+        Coroutine c = running;
+        long used = c.fuelUsed + (quantum - fuel.getValue());
+        if (fuelBudget > 0 && used >= fuelBudget) {
+            throw new FuelExhaustedException(c.export, fuelBudget);
+        }
+        if (c.result.isDone()) {
+            // Abandoned while running (deadline, cancel, timeout): stop it here, between two slices.
+            throw deadline != null ? new DeadlineExceededException(c.export, deadline)
+                    : new java.util.concurrent.CancellationException("call to '" + c.export + "' was abandoned");
+        }
+        CompletableFuture<long[]> turn = new CompletableFuture<>();
+        executor.execute(() -> turn.complete(null));
+        return turn;
     }
 
     private void resumeAfter(Coroutine c, long[] value, Throwable failure) {
@@ -389,6 +491,12 @@ public final class AsyncInstance implements AutoCloseable {
     }
 
     private Throwable translate(Throwable t) {
+        for (Throwable x = t; x != null; x = x.getCause()) {
+            if (x instanceof FuelExhaustedException || x instanceof DeadlineExceededException
+                    || x instanceof java.util.concurrent.CancellationException) {
+                return x;
+            }
+        }
         AsyncifyController.Fault fault = controller.fault();
         if (fault != null && fault.kind() == AsyncifyAbi.FAULT_OVERFLOW) {
             return new AsyncifyStackOverflowException(transformed.functionDisplayName(fault.functionIndex()),
@@ -413,6 +521,10 @@ public final class AsyncInstance implements AutoCloseable {
         private long maxAsyncifyStackBytes = 16L << 20;
         private DataRegion binaryenRegion;
         private SuspensionListener listener = new SuspensionListener() { };
+        private long quantum;
+        private long fuelBudget;
+        private java.time.Duration deadline;
+        private int maxMemoryPages;
 
         private Builder(byte[] wasm) {
             this.wasm = wasm;
@@ -448,6 +560,49 @@ public final class AsyncInstance implements AutoCloseable {
         /** WASI preview 1 (Chicory's implementation) with these options. */
         public Builder withWasi(WasiOptions options) {
             this.wasiOptions = Objects.requireNonNull(options);
+            return this;
+        }
+
+        /**
+         * Meters the guest: every call runs in slices of {@code quantum} fuel units (about one unit per
+         * instruction) and is preempted at the end of each, letting other work on the executor run
+         * before it resumes. Preemption never loses state: the call just continues later.
+         */
+        public Builder withFuelQuantum(long quantum) {
+            if (quantum <= 0) {
+                throw new IllegalArgumentException("fuel quantum must be positive: " + quantum);
+            }
+            this.quantum = quantum;
+            return this;
+        }
+
+        /**
+         * Terminates a call (with {@link FuelExhaustedException}) once it has used {@code budget} fuel
+         * units in total; implies metering (with a default quantum of 100,000 if none was set).
+         */
+        public Builder withFuelBudget(long budget) {
+            if (budget <= 0) {
+                throw new IllegalArgumentException("fuel budget must be positive: " + budget);
+            }
+            this.fuelBudget = budget;
+            if (quantum == 0) {
+                quantum = 100_000;
+            }
+            return this;
+        }
+
+        /** Terminates a call (with {@link DeadlineExceededException}) that has not finished after {@code deadline}. */
+        public Builder withDeadline(java.time.Duration deadline) {
+            this.deadline = Objects.requireNonNull(deadline);
+            if (quantum == 0) {
+                quantum = 100_000; // a running call notices its deadline at the end of a slice
+            }
+            return this;
+        }
+
+        /** The most 64 KiB pages memory 0 may grow to; growing beyond fails as memory.grow does. */
+        public Builder maxMemoryPages(int pages) {
+            this.maxMemoryPages = pages;
             return this;
         }
 

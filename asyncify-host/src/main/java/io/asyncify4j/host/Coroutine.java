@@ -20,6 +20,8 @@ final class Coroutine {
     /** The value the async import returns when the rewind reaches it. */
     long[] resumeValue;
     long suspensions;
+    /** Fuel charged to this call so far. */
+    long fuelUsed;
 
     Coroutine(String export, ExportFunction function, long[] args, boolean nested) {
         this.export = export;

@@ -76,6 +76,14 @@ public final class Asyncify {
         if (options.suspendAtFunctionEntriesAndLoops()) {
             addSuspendPoints();
         }
+        if (options.fuel()) {
+            int exhausted = addFunctionImport(AsyncifyAbi.FUEL_EXHAUSTED_IMPORT, FuncType.of(List.of(), List.of()));
+            int imported = m.importCount(ExternalKind.GLOBAL);
+            IndexRemap.globals(m, g -> g < imported ? g : g + 1);
+            m.imports().add(Import.global(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT,
+                    new GlobalType(ValType.I64, true)));
+            FuelMetering.apply(m, imported, exhausted);
+        }
         splitSelfTailCalls();
         if (options.deferStart() && m.startFunction() >= 0) {
             m.exports().add(new Export(AsyncifyAbi.DEFERRED_START_EXPORT, ExternalKind.FUNCTION, m.startFunction()));

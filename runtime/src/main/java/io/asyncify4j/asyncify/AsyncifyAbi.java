@@ -59,6 +59,11 @@ public final class AsyncifyAbi {
     public static final String V128_STORE_IMPORT = "v128_store";
     public static final String V128_LOAD_IMPORT = "v128_load";
 
+    /** The fuel counter, an imported mutable i64 global ({@code asyncify4j.fuel}). */
+    public static final String FUEL_IMPORT = "fuel";
+    /** The import a metered guest calls when its fuel drops below zero ({@code asyncify4j.fuel_exhausted}). */
+    public static final String FUEL_EXHAUSTED_IMPORT = "fuel_exhausted";
+
     /** The import called at each injected suspension point (function entries, loop headers). */
     public static final String SUSPEND_MODULE = "asyncify4j";
     public static final String SUSPEND_IMPORT = "suspend_point";

@@ -38,6 +38,7 @@ public final class AsyncifyOptions {
     private final boolean suspendAtFunctionEntriesAndLoops;
     private final boolean importState;
     private final boolean v128ViaHost;
+    private final boolean fuel;
     private final boolean deferStart;
 
     private AsyncifyOptions(Builder b) {
@@ -55,6 +56,7 @@ public final class AsyncifyOptions {
         this.suspendAtFunctionEntriesAndLoops = b.suspendPoints;
         this.importState = b.importState;
         this.v128ViaHost = b.v128ViaHost;
+        this.fuel = b.fuel;
         if (v128ViaHost && dataLocation != DataLocation.SECONDARY_MEMORY) {
             throw new AsyncifyException("conflicting options: saving v128 values through host imports needs the "
                     + "secondary data memory");
@@ -183,6 +185,28 @@ public final class AsyncifyOptions {
         return v128ViaHost;
     }
 
+    /**
+     * Whether the guest is metered: a fuel counter (the imported i64 global
+     * {@link AsyncifyAbi#FUEL_IMPORT}, invisible to guest code) is decremented at every function entry
+     * and loop header by the static cost of the code that runs until the next check; when it drops
+     * below zero the guest calls the unwinding import {@link AsyncifyAbi#FUEL_EXHAUSTED_IMPORT}, where
+     * the host may suspend it (preemption), refill it, or stop it.
+     */
+    public boolean fuel() {
+        return fuel;
+    }
+
+    /** A string identifying these options, for caches of transformed modules. */
+    public String cacheKey() {
+        return String.join("|", String.valueOf(unwindingImports), String.valueOf(ignoreImports),
+                String.valueOf(ignoreIndirect), String.valueOf(onlyList), String.valueOf(removeList),
+                String.valueOf(addList), String.valueOf(propagateAddList), String.valueOf(asserts),
+                String.valueOf(dataLocation), String.valueOf(secondaryMemoryInitialPages),
+                String.valueOf(secondaryMemoryMaxPages), String.valueOf(suspendAtFunctionEntriesAndLoops),
+                String.valueOf(importState), String.valueOf(deferStart), String.valueOf(v128ViaHost),
+                String.valueOf(fuel));
+    }
+
     /** Builder of {@link AsyncifyOptions}. */
     public static final class Builder {
         private List<String> unwindingImports;
@@ -200,12 +224,19 @@ public final class AsyncifyOptions {
         private boolean importState;
         private boolean deferStart;
         private boolean v128ViaHost;
+        private boolean fuel;
 
         private Builder() {}
 
         /** Import the state global from the host so instances share it (see {@link AsyncifyOptions#importState()}). */
         public Builder importState(boolean v) {
             this.importState = v;
+            return this;
+        }
+
+        /** Meter the guest with fuel (see {@link AsyncifyOptions#fuel()}). */
+        public Builder fuel(boolean v) {
+            this.fuel = v;
             return this;
         }
 

@@ -390,6 +390,13 @@ final class FunctionInstrumenter {
                 // A rewind must call the same function again: keep the table index or reference.
                 pendingAcross.set(inputLocals.get(inputLocals.size() - 1));
             }
+            for (int in : inputLocals) {
+                if (nonNullLocals.containsKey(in)) {
+                    // A rewind skips the code that set this input, yet X still takes it with
+                    // ref.as_non_null, which traps on the null a fresh local holds: keep it in the frame.
+                    pendingAcross.set(in);
+                }
+            }
             List<ValType> resultTypes = resultTypes(x);
             List<Integer> results = newLocals(resultTypes);
 
@@ -563,6 +570,10 @@ final class FunctionInstrumenter {
             }
             if (t.isRef()) {
                 out.addAll(abi.refs().restore(t));
+                if (!t.nullable()) {
+                    // A non-nullable param (declared locals were made nullable): it was saved non-null.
+                    out.add(op(Opcode.REF_AS_NON_NULL));
+                }
             }
             out.add(localSet(l));
         }

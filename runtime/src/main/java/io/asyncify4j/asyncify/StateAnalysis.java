@@ -82,7 +82,15 @@ final class StateAnalysis {
 
     /** Whether the import at {@code funcIndex} may unwind, per the options. */
     private boolean importMayUnwind(int funcIndex, List<Pattern> patterns) {
-        if (runtimeImports.containsKey(funcIndex) || options.ignoreImports()) {
+        if (runtimeImports.containsKey(funcIndex)) {
+            return false;
+        }
+        Import own = m.functionImport(funcIndex);
+        if (own.module().equals(AsyncifyAbi.SUSPEND_MODULE)) {
+            // The transform's own suspension points always unwind; its other imports never do.
+            return own.name().equals(AsyncifyAbi.SUSPEND_IMPORT) || own.name().equals(AsyncifyAbi.FUEL_EXHAUSTED_IMPORT);
+        }
+        if (options.ignoreImports()) {
             return false;
         }
         if (patterns == null) {

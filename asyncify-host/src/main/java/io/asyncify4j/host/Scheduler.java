@@ -1,0 +1,170 @@
+package io.asyncify4j.host;
+
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Time-slices many metered guests on a fixed pool of worker threads: every slice of guest code gets a
+ * fuel quantum; a guest whose quantum runs out is preempted and queued behind the work already waiting
+ * (round robin), so CPU-bound guests share the workers and never starve others; a guest awaiting an
+ * async import holds no worker. Higher-priority guests' slices run first; a guest's weight multiplies
+ * its quantum.
+ *
+ * <pre>{@code
+ * try (Scheduler scheduler = Scheduler.builder().workers(2).quantum(50_000).build()) {
+ *     AsyncInstance guest = scheduler.guest(AsyncInstance.builder(wasm).withFuelBudget(10_000_000)).build();
+ *     guest.call("main");
+ * }
+ * }</pre>
+ */
+public final class Scheduler implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
+
+    private final long quantum;
+    private final PriorityBlockingQueue<Slice> ready = new PriorityBlockingQueue<>();
+    private final AtomicLong sequence = new AtomicLong();
+    private final Thread[] workers;
+    private volatile boolean closed;
+    private boolean started;
+
+    /** A queued piece of guest work: lower priority value first, then arrival order. */
+    private record Slice(int priority, long sequence, Runnable task) implements Comparable<Slice> {
+        @Override
+        public int compareTo(Slice o) {
+            int byPriority = Integer.compare(o.priority, priority);
+            return byPriority != 0 ? byPriority : Long.compare(sequence, o.sequence);
+        }
+    }
+
+    private Scheduler(Builder b) {
+        this.quantum = b.quantum;
+        this.workers = new Thread[b.workers];
+        AtomicInteger n = new AtomicInteger();
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Thread(null, this::work, "asyncify4j-scheduler-" + n.incrementAndGet(), GuestThreads.STACK_BYTES);
+            workers[i].setDaemon(true);
+        }
+        if (!b.startPaused) {
+            start();
+        }
+    }
+
+    /**
+     * Starts the workers (once; a scheduler starts at once unless built paused). Starting paused lets
+     * a host queue several calls first, so their slices interleave in a reproducible order.
+     */
+    public synchronized Scheduler start() {
+        if (!started) {
+            started = true;
+            for (Thread t : workers) {
+                t.start();
+            }
+        }
+        return this;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private void work() {
+        while (!closed) {
+            Slice s;
+            try {
+                s = ready.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (s == null) {
+                continue;
+            }
+            try {
+                s.task().run();
+            } catch (RuntimeException | Error e) {
+                LOG.warn("guest task failed outside a call", e);
+            }
+        }
+    }
+
+    /** An executor whose tasks are queued at {@code priority} (higher runs first). */
+    private Executor executor(int priority) {
+        return task -> {
+            if (closed) {
+                throw new java.util.concurrent.RejectedExecutionException("scheduler is closed");
+            }
+            ready.add(new Slice(priority, sequence.getAndIncrement(), task));
+        };
+    }
+
+    /** Configures {@code builder} to run on this scheduler with normal priority and weight 1. */
+    public AsyncInstance.Builder guest(AsyncInstance.Builder builder) {
+        return guest(builder, 0, 1);
+    }
+
+    /**
+     * Configures {@code builder} to run on this scheduler: its slices are queued at {@code priority}
+     * (higher first) and get {@code weight} times the quantum.
+     */
+    public AsyncInstance.Builder guest(AsyncInstance.Builder builder, int priority, int weight) {
+        if (weight < 1) {
+            throw new IllegalArgumentException("weight must be at least 1: " + weight);
+        }
+        return Objects.requireNonNull(builder).withExecutor(executor(priority)).withFuelQuantum(quantum * weight);
+    }
+
+    /** Slices waiting for a worker. */
+    public int queued() {
+        return ready.size();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread t : workers) {
+            t.interrupt();
+        }
+    }
+
+    /** Builder of {@link Scheduler}. */
+    public static final class Builder {
+        private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private long quantum = 100_000;
+        private boolean startPaused;
+
+        private Builder() {}
+
+        /** Do not run anything until {@link Scheduler#start()}. */
+        public Builder startPaused(boolean paused) {
+            this.startPaused = paused;
+            return this;
+        }
+
+        /** Worker threads (default: one per processor). */
+        public Builder workers(int workers) {
+            if (workers < 1) {
+                throw new IllegalArgumentException("at least one worker is needed: " + workers);
+            }
+            this.workers = workers;
+            return this;
+        }
+
+        /** Fuel units per slice (about one per wasm instruction; default 100,000). */
+        public Builder quantum(long quantum) {
+            if (quantum < 1) {
+                throw new IllegalArgumentException("quantum must be positive: " + quantum);
+            }
+            this.quantum = quantum;
+            return this;
+        }
+
+        public Scheduler build() {
+            return new Scheduler(this);
+        }
+    }
+}
