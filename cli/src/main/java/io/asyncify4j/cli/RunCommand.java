@@ -10,6 +10,7 @@ import com.dylibso.chicory.wasm.types.FunctionType;
 import com.dylibso.chicory.wasm.types.ValType;
 import io.asyncify4j.host.AsyncInstance;
 import io.asyncify4j.host.Engine;
+import io.asyncify4j.host.FuelExhaustedException;
 import io.asyncify4j.spectest.host.PrintSink;
 import io.asyncify4j.spectest.host.SpectestHost;
 import java.io.PrintWriter;
@@ -35,6 +36,7 @@ import picocli.CommandLine.Parameters;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ran to completion", "1:trap or runtime failure", "2:usage error or bad input file",
+            "3:the fuel budget (--fuel) ran out",
             "N:the exit code a WASI program passed to proc_exit"})
 final class RunCommand implements Callable<Integer> {
 
@@ -49,6 +51,14 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--compiler", description = "Run on Chicory's compiler instead of its interpreter.")
     boolean compiler;
+
+    @Option(names = "--fuel", paramLabel = "N",
+            description = "Total fuel budget (about one unit per wasm instruction); the run stops with exit code 3 when it is used up.")
+    Long fuel;
+
+    @Option(names = "--slice", paramLabel = "N",
+            description = "Fuel per time slice: the guest is preempted (paused and resumed) every N units (default 100000 with --fuel).")
+    Long slice;
 
     @Option(names = {"-v", "--verbose"}, description = "Debug logs and stack traces.")
     boolean verbose;
@@ -75,6 +85,12 @@ final class RunCommand implements Callable<Integer> {
         AsyncInstance.Builder builder = AsyncInstance.builder(wasm)
                 .withEngine(compiler ? Engine.COMPILER : Engine.INTERPRETER)
                 .withWasi(WasiOptions.builder().inheritSystem().withArguments(wasiArgs).build());
+        if (slice != null) {
+            builder.withFuelQuantum(slice);
+        }
+        if (fuel != null) {
+            builder.withFuelBudget(fuel);
+        }
         for (ImportFunction f : SpectestHost.lenientImportValues(PrintSink.of(out), parsed).functions()) {
             builder.withHostFunction(f);
         }
@@ -93,6 +109,9 @@ final class RunCommand implements Callable<Integer> {
                     out.flush();
                     return exit.exitCode();
                 }
+                if (e.getCause() instanceof FuelExhaustedException f) {
+                    throw new CliException(FUEL_EXHAUSTED, f.getMessage(), f);
+                }
                 throw new CliException(Main.FAILED, "trap: " + e.getCause().getMessage(), e.getCause());
             }
             List<ValType> returns = type.returns();
@@ -105,9 +124,14 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /** Exit code when the fuel budget ran out. */
+    static final int FUEL_EXHAUSTED = 3;
+
     private AsyncInstance buildInstance(AsyncInstance.Builder builder) {
         try {
             return builder.build();
+        } catch (FuelExhaustedException e) {
+            throw new CliException(FUEL_EXHAUSTED, e.getMessage() + " (in the start function)", e);
         } catch (WasiExitException e) {
             throw new CliException(e.exitCode(), "exited with code " + e.exitCode() + " during instantiation", e);
         } catch (ChicoryException e) {

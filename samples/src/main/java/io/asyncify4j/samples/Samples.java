@@ -12,7 +12,7 @@ public final class Samples {
     private Samples() {}
 
     public static List<Sample> all() {
-        return List.of(new SleepSample(), new GeneratorSample(), new PureWasmSample());
+        return List.of(new SleepSample(), new GeneratorSample(), new PureWasmSample(), new TimesliceSample());
     }
 
     public static Optional<Sample> byName(String name) {

@@ -1,0 +1,114 @@
+package io.asyncify4j.cli;
+
+import io.asyncify4j.benchmarks.BenchReport;
+import io.asyncify4j.benchmarks.BenchResults;
+import io.asyncify4j.benchmarks.Benchmark;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Benchmarks the asyncify transform on C workloads (WASI .wasm files) on",
+            "Chicory's interpreter: uninstrumented; asyncified by us with the precise",
+            "import list env.async_tick (never suspending, and suspending at every N-th",
+            "async_tick call); asyncified by Binaryen (wasm-opt --asyncify",
+            "--pass-arg=asyncify-imports@env.async_tick -O; only when wasm-opt is on",
+            "PATH). Reports median run times and ratios, code-section size factors, and",
+            "the transform time on a generated large module. Every variant's output must",
+            "equal the uninstrumented run's. Progress goes to stderr, the report",
+            "(Markdown tables) to stdout. Takes about 3 minutes with the defaults.",
+            ""
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:done (targets met or not: read the report)",
+                        "1:a variant behaved differently from the uninstrumented run",
+                        "2:usage error or no workloads"})
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--workloads", paramLabel = "DIR",
+            description = "Directory of the .wasm workloads (default: workloads/ of this checkout, or of the working directory).")
+    Path workloads;
+
+    @Option(names = "--iterations", paramLabel = "N", description = "Measured rounds; medians are reported (default: ${DEFAULT-VALUE}).")
+    int iterations = 5;
+
+    @Option(names = "--warmup", paramLabel = "N", description = "Warmup rounds before measuring (default: ${DEFAULT-VALUE}).")
+    int warmup = 2;
+
+    @Option(names = "--suspend-every", paramLabel = "N",
+            description = "The suspending figure unwinds and rewinds at every N-th async_tick call (default: ${DEFAULT-VALUE}).")
+    long suspendEvery = 1000;
+
+    @Option(names = "--large-mb", paramLabel = "MB",
+            description = "Code-section size of the generated large module, in MiB (default: ${DEFAULT-VALUE}).")
+    int largeMb = 4;
+
+    @Option(names = "--no-large", description = "Skip the large-module transform timing.")
+    boolean noLarge;
+
+    @Option(names = "--wasm-opt", paramLabel = "PATH", description = "Binaryen's wasm-opt to compare with (default: found on PATH).")
+    Path wasmOpt;
+
+    @Option(names = "--no-binaryen", description = "Leave Binaryen out even when it is installed.")
+    boolean noBinaryen;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON to FILE.")
+    Path json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Logging.configure(false);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Path dir = workloads != null ? workloads : defaultWorkloads();
+        if (!Files.isDirectory(dir)) {
+            throw CliException.badInput("no workloads directory " + dir + " (use --workloads DIR)");
+        }
+        if (iterations < 1 || warmup < 0 || suspendEvery < 1 || largeMb < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--iterations, --suspend-every and --large-mb must be >= 1, --warmup >= 0");
+        }
+        Benchmark.Config config = new Benchmark.Config(dir, warmup, iterations, suspendEvery, (long) largeMb << 20,
+                wasmOpt, noBinaryen, noLarge);
+        BenchResults results;
+        try {
+            results = BigStack.call(() -> Benchmark.run(config, err));
+        } catch (IOException e) {
+            throw CliException.badInput(e.getMessage(), e);
+        }
+        out.print(BenchReport.text(results));
+        out.flush();
+        if (json != null) {
+            try {
+                BenchReport.writeJson(results, json);
+            } catch (IOException e) {
+                throw CliException.badInput("cannot write " + json + ": " + e.getMessage(), e);
+            }
+            err.println("wrote " + json);
+            err.flush();
+        }
+        return results.failures().isEmpty() ? Main.OK : Main.FAILED;
+    }
+
+    private static Path defaultWorkloads() {
+        for (Path root : CliPaths.repoRootHints()) {
+            Path p = root.resolve("workloads");
+            if (Files.isDirectory(p)) {
+                return p;
+            }
+        }
+        return Path.of("workloads").toAbsolutePath();
+    }
+}
