@@ -73,6 +73,7 @@ public final class Asyncify {
     }
 
     private AsyncifyReport run() {
+        boolean typedReferences = usesTypedReferences();
         if (options.suspendAtFunctionEntriesAndLoops()) {
             addSuspendPoints();
         }
@@ -134,6 +135,7 @@ public final class Asyncify {
             public boolean growableData() {
                 return options.dataLocation() == AsyncifyOptions.DataLocation.SECONDARY_MEMORY;
             }
+            public boolean typedReferences() { return typedReferences; }
         };
 
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();
@@ -473,6 +475,70 @@ public final class Asyncify {
         IndexRemap.functions(m, f -> f < imported ? f : f + 1);
         m.imports().add(Import.function(AsyncifyAbi.SUSPEND_MODULE, name, typeIndex));
         return imported;
+    }
+
+    /**
+     * Whether the module uses typed references: a declared type that is non-nullable or names a concrete
+     * heap type, a type that is not a plain final function type, or an instruction that needs one.
+     */
+    private boolean usesTypedReferences() {
+        java.util.function.Predicate<ValType> typed = t -> t != null && t.isRef() && (!t.nullable() || t.heapType() >= 0);
+        for (io.asyncify4j.wasm.model.SubType t : m.types()) {
+            if (!(t.composite() instanceof FuncType ft) || !t.supertypes().isEmpty() || !t.isFinal()
+                    || ft.params().stream().anyMatch(typed) || ft.results().stream().anyMatch(typed)) {
+                return true;
+            }
+        }
+        for (Import i : m.imports()) {
+            if ((i.global() != null && typed.test(i.global().type())) || (i.table() != null
+                    && typed.test(i.table().elementType()))) {
+                return true;
+            }
+        }
+        if (m.globals().stream().anyMatch(g -> typed.test(g.type().type()))
+                || m.tables().stream().anyMatch(t -> typed.test(t.type().elementType()))
+                || m.elements().stream().anyMatch(e -> typed.test(e.type()))) {
+            return true;
+        }
+        boolean[] found = {false};
+        for (Function f : m.functions()) {
+            if (f.locals().stream().anyMatch(typed)) {
+                return true;
+            }
+            forEachInstruction(f.body(), in -> {
+                if (in instanceof StructuredInstruction st) {
+                    found[0] |= typed.test(st.blockType().result());
+                    return;
+                }
+                SimpleInstruction s = (SimpleInstruction) in;
+                switch (s.opcode()) {
+                    case CALL_REF: case RETURN_CALL_REF: case REF_AS_NON_NULL: case BR_ON_NULL: case BR_ON_NON_NULL:
+                        found[0] = true;
+                        break;
+                    case REF_NULL:
+                        found[0] |= s.immediate(0) >= 0;
+                        break;
+                    default:
+                        found[0] |= s.types().stream().anyMatch(typed);
+                }
+            });
+            if (found[0]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void forEachInstruction(List<Instruction> body, java.util.function.Consumer<Instruction> visit) {
+        for (Instruction in : body) {
+            visit.accept(in);
+            if (in instanceof StructuredInstruction st) {
+                forEachInstruction(st.body(), visit);
+                if (st instanceof IfInstruction i) {
+                    forEachInstruction(i.elseBody(), visit);
+                }
+            }
+        }
     }
 
     private boolean usesV128() {

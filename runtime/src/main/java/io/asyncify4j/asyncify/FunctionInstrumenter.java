@@ -76,6 +76,13 @@ final class FunctionInstrumenter {
         boolean growableData();
 
         /**
+         * Whether the module uses typed references (function references or GC). When it does not, the
+         * locals the transform adds hold only abstract nullable references, so the output needs no
+         * feature the input did not use.
+         */
+        boolean typedReferences();
+
+        /**
          * Whether frames end with an owner trailer {type index, function index}: set when some
          * instrumented function makes a tail call that may unwind (see {@link #tailCallDispatch}).
          */
@@ -364,12 +371,17 @@ final class FunctionInstrumenter {
             List<Integer> spilled;
             // A block's entry locals are written again (with garbage) when a rewind re-enters the block,
             // so values must be copied out of them, under the guard, before they are held across X.
-            if (before.isEmpty() && (held != entry || entry.isEmpty())) {
+            if (before.isEmpty()) {
                 spilled = held;
             } else {
                 List<ValType> types = new ArrayList<>();
                 for (int h = base; h < height; h++) {
-                    types.add(st.stack()[h]);
+                    ValType t = st.stack()[h];
+                    if (t.isRef() && t.heapType() >= 0 && !abi.typedReferences()) {
+                        // ref.func gives a (ref $t); without typed references every consumer takes a funcref.
+                        t = ValType.FUNCREF;
+                    }
+                    types.add(t);
                 }
                 spilled = newLocals(types);
                 List<Instruction> guarded = new ArrayList<>();
@@ -621,7 +633,13 @@ final class FunctionInstrumenter {
             overflow.add(op(Opcode.I32_EQ));
             overflow.add(ifThen(grow));
             stackExceedsEnd(overflow, layout, frameLocal);
-            overflow.add(ifThen(fault(AsyncifyAbi.FAULT_OVERFLOW)));
+            // The unwind is abandoned: empty the stack first (no host resets a memory it does not own), or
+            // the frames already pushed would stay and every later unwind of this instance would overflow.
+            List<Instruction> abandon = new ArrayList<>(List.of(globalGet(abi.dataGlobal()),
+                    globalGet(abi.dataGlobal()), i32(AsyncifyAbi.SECONDARY_STACK_START), op(Opcode.I32_ADD),
+                    Emit.store(ValType.I32, mem, 0)));
+            abandon.addAll(fault(AsyncifyAbi.FAULT_OVERFLOW));
+            overflow.add(ifThen(abandon));
         } else {
             overflow.addAll(fault(AsyncifyAbi.FAULT_OVERFLOW));
         }

@@ -107,6 +107,7 @@ final class StateAnalysis {
     }
 
     void run() {
+        tableSharedWithHost(); // fixed before the transform adds tables of its own
         List<Pattern> patterns = null;
         if (options.unwindingImports() != null) {
             patterns = new ArrayList<>();
@@ -255,13 +256,20 @@ final class StateAnalysis {
         }
     }
 
-    /** Whether a table (hence arbitrary host functions) is shared with the outside world. */
+    /**
+     * Whether a table (hence arbitrary host functions) is shared with the outside world, in the module as
+     * analysed: decided once, since the tables the transform adds and exports later (saved references)
+     * hold no functions the host put there.
+     */
     boolean tableSharedWithHost() {
-        if (m.importCount(ExternalKind.TABLE) > 0) {
-            return true;
+        if (sharedTable == null) {
+            sharedTable = m.importCount(ExternalKind.TABLE) > 0
+                    || m.exports().stream().anyMatch(e -> e.kind() == ExternalKind.TABLE);
         }
-        return m.exports().stream().anyMatch(e -> e.kind() == ExternalKind.TABLE);
+        return sharedTable;
     }
+
+    private Boolean sharedTable;
 
     private void computeIndirectCandidates() {
         BitSet taken = new BitSet();

@@ -27,6 +27,9 @@ public final class SuspensionDriver {
     private final GlobalInstance state =
             new GlobalInstance(0, 0, ValType.I32, MutabilityType.Var);
     private final SuspendPolicy policy;
+    private final GlobalInstance fuel = new GlobalInstance(0, 0, ValType.I64, MutabilityType.Var);
+    private long quantum;
+    private long preemptions;
     private long suspensions;
     private int depth;
 
@@ -39,10 +42,35 @@ public final class SuspensionDriver {
         return new ImportGlobal(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME, state);
     }
 
+    /**
+     * For metered modules: the fuel global ({@code asyncify4j.fuel}) and the import a guest calls when
+     * it is out of fuel, which refills {@code quantum} units and preempts the guest (unwinds it to the
+     * host and rewinds it) when the driver's policy says so.
+     */
+    public ImportGlobal fuelImport(long quantum) {
+        fuel.setValue(quantum);
+        this.quantum = quantum;
+        return new ImportGlobal(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT, fuel);
+    }
+
+    public HostFunction fuelExhausted() {
+        return new HostFunction(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_EXHAUSTED_IMPORT,
+                FunctionType.of(List.of(), List.of()), new Suspending((inst, args) -> {
+                    fuel.setValue(quantum);
+                    preemptions++;
+                    return null;
+                }, 0, policy));
+    }
+
+    /** Times a metered guest ran out of fuel. */
+    public long preemptions() {
+        return preemptions;
+    }
+
     /** The import behind injected suspension points ({@code asyncify4j.suspend_point}). */
     public HostFunction suspendPoint() {
         return new HostFunction(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.SUSPEND_IMPORT,
-                FunctionType.of(List.of(), List.of()), new Suspending((inst, args) -> null, 0));
+                FunctionType.of(List.of(), List.of()), new Suspending((inst, args) -> null, 0, policy));
     }
 
     /**
@@ -75,7 +103,7 @@ public final class SuspensionDriver {
             slots += t.equals(ValType.V128) ? 2 : 1;
         }
         return new ImportFunction(delegate.module(), delegate.name(), delegate.functionType(),
-                new Suspending(delegate.handle(), slots));
+                new Suspending(delegate.handle(), slots, policy));
     }
 
     /** The number of suspensions performed so far. */
@@ -114,12 +142,14 @@ public final class SuspensionDriver {
     private final class Suspending implements com.dylibso.chicory.runtime.WasmFunctionHandle {
         private final com.dylibso.chicory.runtime.WasmFunctionHandle delegate;
         private final int resultSlots;
+        private final SuspendPolicy when;
         private long[] saved;
         private boolean suspendedHere;
 
-        Suspending(com.dylibso.chicory.runtime.WasmFunctionHandle delegate, int resultSlots) {
+        Suspending(com.dylibso.chicory.runtime.WasmFunctionHandle delegate, int resultSlots, SuspendPolicy when) {
             this.delegate = delegate;
             this.resultSlots = resultSlots;
+            this.when = when;
         }
 
         @Override
@@ -132,7 +162,7 @@ public final class SuspensionDriver {
                 return result;
             }
             long[] result = delegate.apply(instance, args);
-            if (state() == AsyncifyAbi.STATE_NORMAL && policy.shouldSuspend()) {
+            if (state() == AsyncifyAbi.STATE_NORMAL && when.shouldSuspend()) {
                 saved = result;
                 suspendedHere = true;
                 state.setValue(AsyncifyAbi.STATE_UNWINDING);

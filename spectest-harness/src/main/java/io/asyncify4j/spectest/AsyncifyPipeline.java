@@ -27,8 +27,18 @@ final class AsyncifyPipeline implements ModePipeline {
     private final SuspensionDriver driver;
     private final AsyncifyOptions options;
 
-    AsyncifyPipeline(boolean chaos, long seed) {
-        this.driver = new SuspensionDriver(chaos ? SuspendPolicy.chaos(seed, 1000, 1.0) : SuspendPolicy.never());
+    private final long fuelQuantum;
+
+    /**
+     * @param chaos suspension points at function entries and loop headers, suspended per a seeded policy
+     * @param fuelQuantum when positive, meter the guest and preempt it every {@code fuelQuantum} units
+     */
+    AsyncifyPipeline(boolean chaos, long seed, long fuelQuantum) {
+        this.fuelQuantum = fuelQuantum;
+        // Preempting every quantum of a deep recursion costs time quadratic in its depth, so metered
+        // runs preempt at fewer first points than chaos suspends at.
+        this.driver = new SuspensionDriver(chaos ? SuspendPolicy.chaos(seed, 1000, 1.0)
+                : fuelQuantum > 0 ? SuspendPolicy.chaos(seed, 100, 1.0) : SuspendPolicy.never());
         this.options = AsyncifyOptions.builder()
                 .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
                 .secondaryMemoryPages(1, 16384)
@@ -36,6 +46,7 @@ final class AsyncifyPipeline implements ModePipeline {
                 .deferStart(true)
                 .v128ViaHost(true) // Chicory's interpreter has no v128.load/store
                 .suspendAtFunctionEntriesAndLoops(chaos)
+                .fuel(fuelQuantum > 0)
                 .build();
     }
 
@@ -53,9 +64,14 @@ final class AsyncifyPipeline implements ModePipeline {
         }
         functions.add(driver.suspendPoint());
         functions.addAll(SuspensionDriver.v128Imports());
+        List<com.dylibso.chicory.runtime.ImportGlobal> globals = withState(imports);
+        if (fuelQuantum > 0) {
+            functions.add(driver.fuelExhausted());
+            globals.add(driver.fuelImport(fuelQuantum));
+        }
         ImportValues withAsyncify = ImportValues.builder()
                 .withFunctions(functions)
-                .withGlobals(withState(imports))
+                .withGlobals(globals)
                 .withMemories(Arrays.asList(imports.memories()))
                 .withTables(Arrays.asList(imports.tables()))
                 .withTags(Arrays.asList(imports.tags()))
@@ -95,5 +111,10 @@ final class AsyncifyPipeline implements ModePipeline {
     @Override
     public long suspensions() {
         return driver.suspensions();
+    }
+
+    /** Times a metered guest used up its quantum and was preempted. */
+    long preemptions() {
+        return driver.preemptions();
     }
 }

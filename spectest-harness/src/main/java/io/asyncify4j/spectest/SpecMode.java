@@ -51,7 +51,7 @@ public enum SpecMode {
     ASYNCIFY("every module asyncified, all imports and indirect calls may unwind") {
         @Override
         public ModePipeline newPipeline() {
-            return new AsyncifyPipeline(false, 0);
+            return new AsyncifyPipeline(false, 0, 0);
         }
     },
 
@@ -63,9 +63,24 @@ public enum SpecMode {
     CHAOS("asyncified with suspension points everywhere; the host suspends and resumes the guest") {
         @Override
         public ModePipeline newPipeline() {
-            return new AsyncifyPipeline(true, CHAOS_SEED);
+            return new AsyncifyPipeline(true, CHAOS_SEED, 0);
+        }
+    },
+
+    /**
+     * Every module metered with fuel in a tiny quantum ({@link #PREEMPT_QUANTUM} units); each time it
+     * runs out the guest is refilled and, at the first points of every call and a seeded, geometrically
+     * thinning subset after that (as in chaos mode), preempted: unwound to the host and rewound.
+     */
+    PREEMPT("fuel-metered with a tiny quantum; the host preempts the guest when it runs out") {
+        @Override
+        public ModePipeline newPipeline() {
+            return new AsyncifyPipeline(false, CHAOS_SEED, PREEMPT_QUANTUM);
         }
     };
+
+    /** Fuel units per quantum in {@link #PREEMPT} mode. */
+    public static final long PREEMPT_QUANTUM = 100;
 
     /** Seed of chaos mode's random choice of suspension points (fixed, so runs are reproducible). */
     public static final long CHAOS_SEED = 0x5eed_a51cL;

@@ -93,4 +93,16 @@ class SpecSuiteTest {
         assertThat(report.skipped()).isEqualTo(plain().skipped());
         assertThat(report.suspensions()).as("chaos mode must actually suspend guests").isGreaterThan(50_000);
     }
+
+    /** Fuel-metered with a tiny quantum, preempted by the host when it runs out: same counts as plain. */
+    @Test
+    @Tag("preempt")
+    void preemptModeMatchesPlain() throws Exception {
+        SuiteReport report = run(SpecMode.PREEMPT);
+        System.out.printf("spec tests [preempt]: %d suspensions%n", report.suspensions());
+        assertThat(report.failed()).as(describe(report)).isZero();
+        assertThat(report.passed()).isEqualTo(plain().passed());
+        assertThat(report.skipped()).isEqualTo(plain().skipped());
+        assertThat(report.suspensions()).as("preempt mode must actually preempt guests").isGreaterThan(10_000);
+    }
 }
