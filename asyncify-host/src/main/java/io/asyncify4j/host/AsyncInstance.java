@@ -75,6 +75,7 @@ public final class AsyncInstance implements AutoCloseable {
     private volatile Thread runningThread;
     private Coroutine running;
     private int suspended;
+    private final java.util.Set<Coroutine> suspendedCalls = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private volatile boolean closed;
     private final WasiPreview1 wasi;
     private final SuspensionListener listener;
@@ -146,7 +147,8 @@ public final class AsyncInstance implements AutoCloseable {
                 .withMemories(b.memories)
                 .withTables(b.tables)
                 .build();
-        Instance.Builder ib = Instance.builder(module).withImportValues(imports);
+        // Chicory would run an exported _start at instantiation: a WASI command is run by calling it.
+        Instance.Builder ib = Instance.builder(module).withImportValues(imports).withStart(false);
         if (b.maxMemoryPages > 0 && module.memorySection().isPresent()
                 && module.memorySection().get().memoryCount() > 0) {
             int initial = module.memorySection().get().getMemory(0).limits().initialPages();
@@ -251,6 +253,18 @@ public final class AsyncInstance implements AutoCloseable {
         }
         submit(() -> start(c));
         return c.result;
+    }
+
+    /** Bytes of saved asyncify stacks (frames, references, globals) held by the suspended calls. */
+    public long suspendedStackBytes() {
+        synchronized (lock) {
+            long n = 0;
+            for (Coroutine c : suspendedCalls) {
+                SavedStack s = c.saved;
+                n += s == null ? 0 : s.bytes();
+            }
+            return n;
+        }
     }
 
     /** What this guest has consumed so far. */
@@ -380,6 +394,7 @@ public final class AsyncInstance implements AutoCloseable {
                 }
                 synchronized (lock) {
                     suspended++;
+                    suspendedCalls.add(c);
                 }
                 CompletableFuture<long[]> pending = c.pending;
                 listener.suspended(c.export, c.pendingImport);
@@ -436,6 +451,7 @@ public final class AsyncInstance implements AutoCloseable {
     private void resumeAfter(Coroutine c, long[] value, Throwable failure) {
         synchronized (lock) {
             suspended--;
+            suspendedCalls.remove(c);
         }
         c.pending = null;
         if (c.result.isDone()) {

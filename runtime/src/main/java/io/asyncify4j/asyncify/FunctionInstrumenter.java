@@ -371,7 +371,7 @@ final class FunctionInstrumenter {
             List<Integer> spilled;
             // A block's entry locals are written again (with garbage) when a rewind re-enters the block,
             // so values must be copied out of them, under the guard, before they are held across X.
-            if (before.isEmpty()) {
+            if (before.isEmpty() && (held != entry || entry.isEmpty())) {
                 spilled = held;
             } else {
                 List<ValType> types = new ArrayList<>();
