@@ -1,0 +1,325 @@
+package io.asyncify4j.benchmarks.host;
+
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.wabt.Wat2Wasm;
+import com.dylibso.chicory.wasm.Parser;
+import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.host.AsyncImport;
+import io.asyncify4j.host.AsyncInstance;
+import io.asyncify4j.host.Engine;
+import io.asyncify4j.host.GuestMetrics;
+import io.asyncify4j.host.Scheduler;
+import io.asyncify4j.host.SuspensionListener;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Benchmarks of the host runtime (asyncify-host): suspend+resume round trips against a thread-handoff
+ * baseline, memory held per suspended call, and the scheduler's preemption latency and fairness.
+ * Every figure compares variants measured in the same run.
+ */
+public final class HostBenchmarks {
+    /** {@code loop(n, depth)}: n times, recurse depth levels and await env.ping at the bottom. */
+    static final String PING = """
+            (module
+              (import "env" "ping" (func $ping (result i32)))
+              (func $at (param $depth i32) (result i32)
+                (if (result i32) (i32.eqz (local.get $depth))
+                  (then (call $ping))
+                  (else (call $at (i32.sub (local.get $depth) (i32.const 1))))))
+              (func (export "loop") (param $n i32) (param $depth i32) (result i32) (local $acc i32)
+                (loop $l
+                  (local.set $acc (i32.add (local.get $acc) (call $at (local.get $depth))))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                  (br_if $l (local.get $n)))
+                (local.get $acc)))
+            """;
+    static final String SPIN = "(module (func (export \"spin\") (loop (br_if 0 (i32.const 1)))))";
+
+    private final PrintStream out;
+    private final int roundTrips;
+
+    public HostBenchmarks(PrintStream out, int roundTrips) {
+        this.out = out;
+        this.roundTrips = roundTrips;
+    }
+
+    /** A thread that completes the futures handed to it, in order: the "backend" of every variant. */
+    private static final class Completer implements AutoCloseable {
+        private final BlockingQueue<CompletableFuture<long[]>> queue = new LinkedBlockingQueue<>();
+        private final Thread thread = new Thread(this::run, "bench-completer");
+
+        Completer() {
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        CompletableFuture<long[]> next() {
+            CompletableFuture<long[]> f = new CompletableFuture<>();
+            queue.add(f);
+            return f;
+        }
+
+        private void run() {
+            try {
+                while (true) {
+                    queue.take().complete(new long[] {1});
+                }
+            } catch (InterruptedException e) {
+                // done
+            }
+        }
+
+        @Override
+        public void close() {
+            thread.interrupt();
+        }
+    }
+
+    /** Round trips per second: asyncify suspend+resume vs a platform thread blocked in the host function. */
+    public void roundTrips() throws Exception {
+        out.println("== suspend+resume round trips per second (a completer thread completes each host future) ==");
+        out.printf(Locale.ROOT, "%-6s %-12s %14s %14s %8s%n", "depth", "engine", "asyncify/s", "thread/s", "ratio");
+        for (int depth : new int[] {1, 10, 100}) {
+            for (Engine engine : Engine.values()) {
+                double asyncify = asyncifyRoundTrips(engine, depth);
+                double thread = threadHandoffRoundTrips(engine, depth);
+                out.printf(Locale.ROOT, "%-6d %-12s %14.0f %14.0f %8.2f%n", depth, engine.name().toLowerCase(Locale.ROOT),
+                        asyncify, thread, asyncify / thread);
+            }
+        }
+        if (Runtime.version().feature() < 21) {
+            out.println("(virtual-thread baseline: needs JDK 21+, this is JDK " + Runtime.version().feature() + ")");
+        }
+    }
+
+    private double asyncifyRoundTrips(Engine engine, int depth) throws Exception {
+        try (Completer completer = new Completer();
+             AsyncInstance guest = AsyncInstance.builderFromWat(PING)
+                     .withEngine(engine)
+                     .withAsyncImport(new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
+                             (inst, args) -> completer.next()))
+                     .build()) {
+            guest.call("loop", Math.max(1, roundTrips / 10), depth).get(); // warm-up
+            long start = System.nanoTime();
+            long[] r = guest.call("loop", roundTrips, depth).get();
+            long nanos = System.nanoTime() - start;
+            if (r[0] != roundTrips) {
+                throw new IllegalStateException("wrong result " + r[0]);
+            }
+            return roundTrips / (nanos / 1e9);
+        }
+    }
+
+    private double threadHandoffRoundTrips(Engine engine, int depth) throws Exception {
+        try (Completer completer = new Completer()) {
+            HostFunction ping = new HostFunction("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
+                    (inst, args) -> completer.next().join()); // the guest's thread blocks until completion
+            var module = Parser.parse(Wat2Wasm.parse(PING));
+            Instance.Builder b = Instance.builder(module).withImportValues(ImportValues.builder().addFunction(ping).build());
+            if (engine == Engine.COMPILER) {
+                b.withMachineFactory(com.dylibso.chicory.compiler.MachineFactoryCompiler.compile(module));
+            }
+            Instance instance = b.build();
+            var loop = instance.export("loop");
+            loop.apply(Math.max(1, roundTrips / 10), depth); // warm-up
+            long start = System.nanoTime();
+            long[] r = loop.apply(roundTrips, depth);
+            long nanos = System.nanoTime() - start;
+            if (r[0] != roundTrips) {
+                throw new IllegalStateException("wrong result " + r[0]);
+            }
+            return roundTrips / (nanos / 1e9);
+        }
+    }
+
+    /** Heap and asyncify-stack bytes per suspended call, with 10,000 calls suspended on one instance. */
+    public void memoryPerSuspendedCall(int calls, int depth) throws Exception {
+        out.printf(Locale.ROOT, "== memory held by %,d suspended calls (depth %d, one instance, interpreter) ==%n", calls, depth);
+        List<CompletableFuture<long[]>> pending = new ArrayList<>();
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(PING)
+                .withAsyncImport(new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
+                        (inst, args) -> {
+                            CompletableFuture<long[]> f = new CompletableFuture<>();
+                            synchronized (pending) {
+                                pending.add(f);
+                            }
+                            return f;
+                        }))
+                .build()) {
+            long heapBefore = usedHeap();
+            List<CompletableFuture<long[]>> results = new ArrayList<>();
+            for (int i = 0; i < calls; i++) {
+                results.add(guest.call("loop", 1, depth));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (guest.suspendedCalls() < calls && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            long heapAfter = usedHeap();
+            long stackBytes = guest.suspendedStackBytes();
+            out.printf(Locale.ROOT, "suspended calls: %,d; asyncify stack: %,d bytes/call; Java heap (incl. stacks, futures): %,d bytes/call%n",
+                    guest.suspendedCalls(), stackBytes / calls, (heapAfter - heapBefore) / calls);
+            synchronized (pending) {
+                pending.forEach(f -> f.complete(new long[] {1}));
+            }
+            for (CompletableFuture<long[]> r : results) {
+                r.get(120, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static long usedHeap() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    /** Time from one guest leaving the worker (preempted) to the next guest running, one worker. */
+    public void preemptionLatency(long quantum, int switches) throws Exception {
+        out.printf(Locale.ROOT, "== preemption latency: 2 CPU-bound guests, 1 worker, quantum %,d ==%n", quantum);
+        long[] leftAt = new long[1];
+        List<Long> latencies = new ArrayList<>();
+        SuspensionListener timing = new SuspensionListener() {
+            @Override
+            public void suspended(String export, String asyncImport) {
+                leftAt[0] = System.nanoTime();
+            }
+
+            @Override
+            public void resumed(String export, String asyncImport) {
+                if (leftAt[0] != 0 && latencies.size() < switches) {
+                    latencies.add(System.nanoTime() - leftAt[0]);
+                }
+            }
+        };
+        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(quantum).build()) {
+            AsyncInstance a = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withListener(timing)).build();
+            AsyncInstance b = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withListener(timing)).build();
+            CompletableFuture<long[]> ca = a.call("spin");
+            CompletableFuture<long[]> cb = b.call("spin");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (latencies.size() < switches && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            ca.cancel(true);
+            cb.cancel(true);
+            long[] sorted = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+            out.printf(Locale.ROOT, "switches measured: %d; median %.1f us, p90 %.1f us, p99 %.1f us (guest A unwound and moved out -> guest B rewound and running)%n",
+                    sorted.length, sorted[sorted.length / 2] / 1e3, sorted[(int) (sorted.length * 0.9)] / 1e3,
+                    sorted[(int) (sorted.length * 0.99)] / 1e3);
+            GuestMetrics m = a.metrics();
+            out.printf(Locale.ROOT, "guest A: %,d slices, %,d fuel, %.0f fuel units per ms of guest time%n",
+                    m.slices(), m.fuelUsed(), m.fuelUsed() / (m.runNanos() / 1e6));
+        }
+    }
+
+    /** Slice shares of many CPU-bound guests on two workers. */
+    public void fairness(int guests, long quantum, int seconds) throws Exception {
+        out.printf(Locale.ROOT, "== fairness: %,d CPU-bound guests, 2 workers, quantum %,d, %d s ==%n", guests, quantum, seconds);
+        try (Scheduler scheduler = Scheduler.builder().workers(2).quantum(quantum).build()) {
+            List<AsyncInstance> all = new ArrayList<>();
+            List<CompletableFuture<long[]>> calls = new ArrayList<>();
+            for (int i = 0; i < guests; i++) {
+                AsyncInstance g = scheduler.guest(AsyncInstance.builderFromWat(SPIN)).build();
+                all.add(g);
+                calls.add(g.call("spin"));
+            }
+            long[] before = all.stream().mapToLong(g -> g.metrics().slices()).toArray();
+            Thread.sleep(seconds * 1000L);
+            long[] share = new long[guests];
+            for (int i = 0; i < guests; i++) {
+                share[i] = all.get(i).metrics().slices() - before[i];
+            }
+            calls.forEach(c -> c.cancel(true));
+            double mean = Arrays.stream(share).average().orElse(0);
+            long min = Arrays.stream(share).min().orElse(0);
+            long max = Arrays.stream(share).max().orElse(0);
+            double sd = Math.sqrt(Arrays.stream(share).mapToDouble(s -> (s - mean) * (s - mean)).sum() / guests);
+            out.printf(Locale.ROOT, "slices per guest: mean %.1f, min %d (%.1f%% of mean), max %d (%.1f%% of mean), stddev %.2f%n",
+                    mean, min, 100 * min / mean, max, 100 * max / mean, sd);
+        }
+    }
+
+    /** Fuel metering overhead on a WASI workload, interpreter: metered (default quantum) vs plain, same run. */
+    public void fuelOverhead(java.nio.file.Path workload, int iterations) throws Exception {
+        byte[] wasm = java.nio.file.Files.readAllBytes(workload);
+        long[] plain = new long[iterations];
+        long[] metered = new long[iterations];
+        String plainOut = null;
+        String meteredOut = null;
+        for (int i = -1; i < iterations; i++) { // iteration -1 warms up
+            var buffer = new java.io.ByteArrayOutputStream();
+            long t0 = System.nanoTime();
+            runPlain(wasm, buffer);
+            long t1 = System.nanoTime();
+            plainOut = buffer.toString();
+            buffer = new java.io.ByteArrayOutputStream();
+            long t2 = System.nanoTime();
+            runMetered(wasm, buffer);
+            long t3 = System.nanoTime();
+            meteredOut = buffer.toString();
+            if (i >= 0) {
+                plain[i] = t1 - t0;
+                metered[i] = t3 - t2;
+            }
+        }
+        if (!plainOut.equals(meteredOut)) {
+            throw new IllegalStateException("metered output differs from plain for " + workload);
+        }
+        Arrays.sort(plain);
+        Arrays.sort(metered);
+        double p = plain[iterations / 2] / 1e6;
+        double m = metered[iterations / 2] / 1e6;
+        out.printf(Locale.ROOT, "%-16s plain %9.1f ms   metered %9.1f ms   ratio %.2fx%n",
+                workload.getFileName(), p, m, m / p);
+    }
+
+    private static com.dylibso.chicory.wasi.WasiOptions wasiTo(java.io.OutputStream stdout) {
+        return com.dylibso.chicory.wasi.WasiOptions.builder().withStdout(stdout).withStderr(stdout).build();
+    }
+
+    private static HostFunction tick() {
+        return new HostFunction("env", "async_tick", FunctionType.of(List.of(ValType.I32), List.of()), (inst, args) -> null);
+    }
+
+    private static void runPlain(byte[] wasm, java.io.OutputStream stdout) {
+        try (var wasi = com.dylibso.chicory.wasi.WasiPreview1.builder().withOptions(wasiTo(stdout)).build()) {
+            List<com.dylibso.chicory.runtime.ImportFunction> fns = new ArrayList<>(Arrays.asList(wasi.toHostFunctions()));
+            fns.add(tick());
+            Instance instance = Instance.builder(Parser.parse(wasm)).withStart(false)
+                    .withImportValues(ImportValues.builder().withFunctions(fns).build()).build();
+            try {
+                instance.export("_start").apply();
+            } catch (com.dylibso.chicory.wasi.WasiExitException e) {
+                // proc_exit: the output is what counts
+            }
+        }
+    }
+
+    private static void runMetered(byte[] wasm, java.io.OutputStream stdout) throws Exception {
+        try (AsyncInstance guest = AsyncInstance.builder(wasm).withWasi(wasiTo(stdout)).withHostFunction(tick())
+                .withFuelQuantum(100_000).build()) {
+            try {
+                guest.call("_start").get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (!(e.getCause() instanceof com.dylibso.chicory.wasi.WasiExitException)) {
+                    throw e;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.asyncify4j.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.dylibso.chicory.wasm.Parser;
+import io.asyncify4j.asyncify.Asyncify;
+import io.asyncify4j.asyncify.AsyncifyReport;
+import io.asyncify4j.benchmarks.BenchResults.Timing;
+import io.asyncify4j.benchmarks.BenchResults.WorkloadResult;
+import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.wasm.codec.WasmCodec;
+import io.asyncify4j.wasm.model.ModuleModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The benchmark's parts, on small inputs; nothing here is timed (the benchmark is the bench command). */
+class BenchmarkPartsTest {
+
+    static Path workloads() {
+        String root = System.getProperty("asyncify4j.repoRoot");
+        Path start = root != null ? Path.of(root) : Path.of("").toAbsolutePath();
+        for (Path p = start; p != null; p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("workloads"))) {
+                return p.resolve("workloads");
+            }
+        }
+        throw new IllegalStateException("no workloads/ above " + start);
+    }
+
+    @Test
+    void findsTheCommittedWorkloads() throws IOException {
+        assertThat(Benchmark.workloads(workloads())).extracting(p -> p.getFileName().toString())
+                .containsExactly("fannkuch.wasm", "nbody.wasm", "sort_hash.wasm");
+    }
+
+    @Test
+    void largeModuleDuplicatesFunctionsAndStaysValid() throws IOException {
+        byte[] base = Files.readAllBytes(workloads().resolve("sort_hash.wasm"));
+        ModuleModel original = WasmCodec.decode(base);
+        AsyncifyReport baseReport = Asyncify.transform(original, Benchmark.oursOptions());
+
+        LargeModule.Generated large = LargeModule.generate(base, 200_000);
+        assertThat(large.codeBytes()).isGreaterThanOrEqualTo(200_000);
+        assertThat(large.functions() - WasmCodec.decode(base).importedFunctionCount())
+                .isEqualTo(large.copies() * WasmCodec.decode(base).functions().size());
+        Parser.parse(large.wasm()); // validates
+
+        ModuleModel m = WasmCodec.decode(large.wasm());
+        AsyncifyReport report = Asyncify.transform(m, Benchmark.oursOptions());
+        // Each copy's call chain to async_tick is instrumented again; only _start is exported (and
+        // instrumented) once per copy too, since copies keep their internal calls.
+        assertThat(report.instrumented()).hasSize(baseReport.instrumented().size() * large.copies());
+        Parser.parse(WasmCodec.encode(m));
+    }
+
+    @Test
+    void asyncifiedRunMatchesPlainAndSuspendsPeriodically() throws IOException {
+        byte[] wasm = Files.readAllBytes(workloads().resolve("nbody.wasm"));
+        byte[] ours = Asyncify.transform(wasm, Benchmark.oursOptions());
+        List<String> argv = List.of("nbody.wasm", "1000");
+        WasiRunner.Outcome plain = WasiRunner.plain(wasm, argv).run();
+        WasiRunner.Outcome never = WasiRunner.asyncified(ours, SuspendPolicy::never, argv).run();
+        WasiRunner.Outcome periodic = WasiRunner.asyncified(ours, () -> WasiRunner.every(7), argv).run();
+        assertThat(plain.ticks()).isEqualTo(1000);
+        assertThat(never.sameBehaviour(plain)).isTrue();
+        assertThat(never.suspensions()).isZero();
+        assertThat(periodic.sameBehaviour(plain)).isTrue();
+        assertThat(periodic.suspensions()).isEqualTo(1000 / 7);
+    }
+
+    @Test
+    void codeSectionSizeAndMedians() throws IOException {
+        byte[] wasm = Files.readAllBytes(workloads().resolve("fannkuch.wasm"));
+        assertThat(WasmSizes.codeSectionSize(wasm)).isBetween(1000L, (long) wasm.length);
+        assertThat(Benchmark.median(new double[] {5, 1, 3})).isEqualTo(3);
+        assertThat(Benchmark.median(new double[] {4, 1, 3, 2})).isEqualTo(2.5);
+        Timing t = Benchmark.timing(List.of(3_000_000L, 1_000_000L, 2_000_000L), List.of(2_000_000L, 1_000_000L, 1_000_000L));
+        assertThat(t.medianMs()).isEqualTo(2.0);
+        assertThat(t.minMs()).isEqualTo(1.0);
+        assertThat(t.maxMs()).isEqualTo(3.0);
+        assertThat(t.cpuMedianMs()).isEqualTo(1.0);
+    }
+
+    @Test
+    void reportRendersWithoutBinaryen() throws IOException {
+        Timing t = new Timing(100, 90, 110, List.of(100.0), 95, List.of(95.0));
+        Timing slower = new Timing(130, 120, 140, List.of(130.0), 120, List.of(120.0));
+        WorkloadResult w = new WorkloadResult("x.wasm", List.of(), 0, 5000, 5, t, slower, slower, null, null,
+                1.3, 1.3, null, null, 1.33, null, 1.26, 1.26, null, null, 1000, 1100, null, 1.1, null, 10, 2, 3.0, null);
+        BenchResults r = new BenchResults(
+                new BenchResults.Machine(2, "17", "vm", "os", "arch", 1 << 30, null, 0.5, 0.7),
+                new BenchResults.Settings("dir", 1, 1, "engine", "timed", Benchmark.TICK_IMPORT, 1000, "args"),
+                List.of(w), null, List.of("x.wasm: run time ours / uninstrumented: wall clock 1.300x MISSED by 0.200x"),
+                List.of());
+        String text = BenchReport.text(r);
+        assertThat(text).contains("| x.wasm | 5000 | 100 (CPU 95) | 130 (1.300x; CPU 1.260x) |").contains("Binaryen not installed")
+                .doesNotContain("wasm-opt ms").contains("MISSED by 0.200x");
+        assertThat(BenchReport.toJson(r)).contains("\"oursRatio\" : 1.3");
+    }
+}
