@@ -64,6 +64,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON to FILE.")
     Path json;
 
+    @Option(names = "--host", description = "Benchmark the host runtime instead: suspend+resume round trips vs a"
+            + " thread-handoff baseline, memory per suspended call, fuel metering overhead on the workloads,"
+            + " scheduler preemption latency and fairness among 1,000 guests.")
+    boolean host;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -79,6 +84,9 @@ final class BenchCommand implements Callable<Integer> {
         if (iterations < 1 || warmup < 0 || suspendEvery < 1 || largeMb < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--iterations, --suspend-every and --large-mb must be >= 1, --warmup >= 0");
+        }
+        if (host) {
+            return runHost(dir, out);
         }
         Benchmark.Config config = new Benchmark.Config(dir, warmup, iterations, suspendEvery, (long) largeMb << 20,
                 wasmOpt, noBinaryen, noLarge);
@@ -100,6 +108,36 @@ final class BenchCommand implements Callable<Integer> {
             err.flush();
         }
         return results.failures().isEmpty() ? Main.OK : Main.FAILED;
+    }
+
+    private int runHost(Path dir, PrintWriter out) throws Exception {
+        java.io.PrintStream stream = new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                out.write(b);
+                if (b == '\n') {
+                    out.flush();
+                }
+            }
+        }, true, java.nio.charset.StandardCharsets.UTF_8);
+        out.printf("machine: %d processors, Java %s%n", Runtime.getRuntime().availableProcessors(), Runtime.version());
+        io.asyncify4j.benchmarks.host.HostBenchmarks b = new io.asyncify4j.benchmarks.host.HostBenchmarks(stream, 20_000);
+        BigStack.call(() -> {
+            b.roundTrips();
+            b.memoryPerSuspendedCall(10_000, 10);
+            stream.println("== fuel metering overhead (quantum 100,000, interpreter, median of " + iterations + ") ==");
+            try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+                for (Path w : files.filter(f -> f.toString().endsWith(".wasm")).sorted().toList()) {
+                    b.fuelOverhead(w, iterations);
+                }
+            }
+            b.preemptionLatency(10_000, 2_000);
+            b.fairness(1_000, 2_000, 5);
+            return null;
+        });
+        stream.flush();
+        out.flush();
+        return Main.OK;
     }
 
     private static Path defaultWorkloads() {
