@@ -397,6 +397,9 @@ public final class AsyncInstance implements AutoCloseable {
                     suspendedCalls.add(c);
                 }
                 CompletableFuture<long[]> pending = c.pending;
+                if (c.result.isDone()) {
+                    pending.cancel(true); // given up while it was unwinding: release the host operation
+                }
                 listener.suspended(c.export, c.pendingImport);
                 pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
             } else {

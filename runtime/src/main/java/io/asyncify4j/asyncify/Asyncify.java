@@ -52,6 +52,7 @@ public final class Asyncify {
     private int faultKindGlobal;
     private int dataMemory;
     private RefStore refs;
+    private FuelMetering fuel;
     private int v128Store = -1;
     private int v128Load = -1;
 
@@ -83,7 +84,7 @@ public final class Asyncify {
             IndexRemap.globals(m, g -> g < imported ? g : g + 1);
             m.imports().add(Import.global(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT,
                     new GlobalType(ValType.I64, true)));
-            FuelMetering.apply(m, imported, exhausted);
+            fuel = FuelMetering.apply(m, imported, exhausted);
         }
         splitSelfTailCalls();
         if (options.deferStart() && m.startFunction() >= 0) {
@@ -108,6 +109,9 @@ public final class Asyncify {
         Map<Integer, StateAnalysis.RuntimeRole> runtime = wireRuntimeImports(runtimeImports, api);
         int apiStart = m.functionCount() - api.size();
 
+        if (fuel != null) {
+            fuel.verifyPlaced(m);
+        }
         StateAnalysis analysis = new StateAnalysis(m, options, runtime);
         analysis.run();
         for (String w : analysis.warnings()) {
@@ -130,6 +134,7 @@ public final class Asyncify {
             public List<Integer> tailCallTargets(List<ValType> results) {
                 return Asyncify.this.tailCallTargets(analysis, apiStart, results);
             }
+            public FuelMetering fuel() { return fuel; }
             public int v128Store() { return v128Store; }
             public int v128Load() { return v128Load; }
             public boolean growableData() {
@@ -150,6 +155,9 @@ public final class Asyncify {
                         analysis.chain(f)));
             } else if (options.asserts() && !analysis.topMostRuntime.get(f) && !analysis.bottomMostRuntime.get(f)) {
                 addAsserts(f, m.definedFunction(f).body());
+            }
+            if (fuel != null && !analysis.instrumented.get(f)) {
+                fuel.expand(m.definedFunction(f).body());
             }
         }
         m.exports().add(new Export(AsyncifyAbi.FAULT_FUNCTION_GLOBAL, ExternalKind.GLOBAL, faultFunctionGlobal));

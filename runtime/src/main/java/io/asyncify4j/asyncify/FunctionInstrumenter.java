@@ -75,6 +75,9 @@ final class FunctionInstrumenter {
         /** Whether the data memory is the transform's own, so the stack may grow it on demand. */
         boolean growableData();
 
+        /** Fuel check markers and their costs, or null when the module is not metered. */
+        FuelMetering fuel();
+
         /**
          * Whether the module uses typed references (function references or GC). When it does not, the
          * locals the transform adds hold only abstract nullable references, so the output needs no
@@ -139,6 +142,9 @@ final class FunctionInstrumenter {
         }
         lowerReturnCalls(f.body());
         makeLocalsNullable();
+        if (abi.fuel() != null) {
+            expandFuelChecksAtLoopsWithParams(f.body());
+        }
         typing = StackTyper.type(m, funcIndex);
         number(f.body());
         if (callSites == 0 && !unwindingTailCalls) {
@@ -267,6 +273,25 @@ final class FunctionInstrumenter {
         }
     }
 
+    /**
+     * A fuel check at the head of a loop with params has those params pending on the stack: it goes
+     * the general way (expanded to its plain form). Every other check gets the fast form in
+     * {@link #sequence}.
+     */
+    private void expandFuelChecksAtLoopsWithParams(List<Instruction> body) {
+        for (Instruction in : body) {
+            if (in instanceof StructuredInstruction st) {
+                if (st.opcode() == Opcode.LOOP && !blockParams(st.blockType()).isEmpty()) {
+                    abi.fuel().expandFirst(st.body());
+                }
+                expandFuelChecksAtLoopsWithParams(st.body());
+                if (st instanceof IfInstruction i) {
+                    expandFuelChecksAtLoopsWithParams(i.elseBody());
+                }
+            }
+        }
+    }
+
     /** Numbers reachable may-unwind call sites in program order and records each block's index range. */
     private void number(List<Instruction> body) {
         for (Instruction in : body) {
@@ -368,6 +393,12 @@ final class FunctionInstrumenter {
             int base = st.frameBase();
             int height = st.height();
             List<Instruction> before = body.subList(start, i);
+            long fuelCost = abi.fuel() == null ? -1 : abi.fuel().cost(x);
+            if (fuelCost >= 0 && before.isEmpty() && held.isEmpty()) {
+                emitFuelCheck(out, (SimpleInstruction) x, fuelCost, range);
+                start = i + 1;
+                continue;
+            }
             List<Integer> spilled;
             // A block's entry locals are written again (with garbage) when a rewind re-enters the block,
             // so values must be copied out of them, under the guard, before they are held across X.
@@ -432,6 +463,34 @@ final class FunctionInstrumenter {
         pushLocals(out, held);
         out.addAll(labels.copy(body.subList(start, body.size())));
         return out;
+    }
+
+    /**
+     * A fuel check with nothing pending on the stack, in one branch on the hot path:
+     * <pre>
+     * fuel -= cost
+     * if ((fuel &lt; 0) | state)                       ;; exhausted, or not running normally
+     *   if (state == normal || callIndex == k)       ;; exhausted, or rewinding to this check
+     *     call fuel_exhausted; (unwind check)
+     * </pre>
+     * While rewinding, the charge is made again; it is deterministic like every other charge.
+     */
+    private void emitFuelCheck(List<Instruction> out, SimpleInstruction call, long cost, int[] range) {
+        out.addAll(abi.fuel().chargeAndTest(cost));
+        out.add(globalGet(abi.stateGlobal()));
+        out.add(op(Opcode.I32_OR));
+        List<Instruction> slow = new ArrayList<>();
+        isNormal(slow);
+        callIndexIn(slow, range[0], range[1]);
+        slow.add(op(Opcode.I32_OR));
+        labels.enterSynthetic();
+        labels.enterSynthetic();
+        List<Instruction> callAndCheck = new ArrayList<>();
+        emitUnwindable(callAndCheck, call, range);
+        labels.exitSynthetic();
+        labels.exitSynthetic();
+        slow.add(ifThen(callAndCheck));
+        out.add(ifThen(slow));
     }
 
     private int inputCount(Instruction x) {

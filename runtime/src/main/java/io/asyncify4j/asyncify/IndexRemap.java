@@ -22,14 +22,19 @@ import java.util.TreeMap;
 import java.util.function.IntUnaryOperator;
 import java.util.function.UnaryOperator;
 
-/** Renumbers references to function or global indices everywhere in a module (after imports change). */
+/**
+ * Renumbers references to function or global indices everywhere in a module (after imports change).
+ * Instructions whose index does not change are kept as they are (side tables key instructions by
+ * identity).
+ */
 final class IndexRemap {
     private IndexRemap() {}
 
     /** Applies {@code map} to every function index: code, constant expressions, elements, exports, start, names. */
     static void functions(ModuleModel m, IntUnaryOperator map) {
-        rewriteAllCode(m, s -> s.opcode() == Opcode.CALL || s.opcode() == Opcode.RETURN_CALL
-                || s.opcode() == Opcode.REF_FUNC ? SimpleInstruction.of(s.opcode(), map.applyAsInt(s.index())) : s);
+        rewriteAllCode(m, s -> (s.opcode() == Opcode.CALL || s.opcode() == Opcode.RETURN_CALL
+                || s.opcode() == Opcode.REF_FUNC) && map.applyAsInt(s.index()) != s.index()
+                ? SimpleInstruction.of(s.opcode(), map.applyAsInt(s.index())) : s);
         for (int i = 0; i < m.elements().size(); i++) {
             ElementSegment e = m.elements().get(i);
             if (e.functionIndices() != null) {
@@ -50,7 +55,8 @@ final class IndexRemap {
 
     /** Applies {@code map} to every global index: code, constant expressions, exports. */
     static void globals(ModuleModel m, IntUnaryOperator map) {
-        rewriteAllCode(m, s -> s.opcode() == Opcode.GLOBAL_GET || s.opcode() == Opcode.GLOBAL_SET
+        rewriteAllCode(m, s -> (s.opcode() == Opcode.GLOBAL_GET || s.opcode() == Opcode.GLOBAL_SET)
+                && map.applyAsInt(s.index()) != s.index()
                 ? SimpleInstruction.of(s.opcode(), map.applyAsInt(s.index())) : s);
         remapExports(m, ExternalKind.GLOBAL, map);
     }

@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * Backward liveness of locals over structured code: for every call instruction, the locals that may be
- * read after it returns before being written again. A frame saved at a call site needs exactly those.
+ * read after it returns (or throws to an enclosing handler) before being written again. A frame saved at
+ * a call site needs exactly those.
  *
  * <p>Branches take the live set of their target (a block's end, a loop's start, found by fixed
  * point); calls and throws inside a {@code try_table} may also continue at its catch labels.
@@ -100,8 +101,10 @@ final class LocalLiveness {
             case CALL:
             case CALL_INDIRECT:
             case CALL_REF:
-                liveAfterCall.put(s, (BitSet) live.clone());
+                // The callee may also throw, resumed after a suspension too: a frame saved here must
+                // keep what the enclosing handlers read.
                 live.or(handlerLive());
+                liveAfterCall.put(s, (BitSet) live.clone());
                 return live;
             default:
                 return live;
