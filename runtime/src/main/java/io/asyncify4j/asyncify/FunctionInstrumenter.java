@@ -364,7 +364,9 @@ final class FunctionInstrumenter {
     /** Pushes whether the saved call index lies in [lo, hi]. */
     private void callIndexIn(List<Instruction> out, int lo, int hi) {
         out.add(localGet(callIndexLocal));
-        if (lo == hi) {
+        if (lo == hi && lo == 0) {
+            out.add(op(Opcode.I32_EQZ));
+        } else if (lo == hi) {
             out.add(i32(lo));
             out.add(op(Opcode.I32_EQ));
         } else {
@@ -533,9 +535,8 @@ final class FunctionInstrumenter {
             labels.enterSynthetic();
             onUnwind.add(op(Opcode.BR, labels.toAbsolute(EXIT_LABEL)));
             labels.exitSynthetic();
+            // A call returns in normal state or unwinding, never rewinding (a rewind stops at its leaf).
             out.add(globalGet(abi.stateGlobal()));
-            out.add(i32(AsyncifyAbi.STATE_UNWINDING));
-            out.add(op(Opcode.I32_EQ));
             out.add(ifThen(onUnwind));
             return;
         }
