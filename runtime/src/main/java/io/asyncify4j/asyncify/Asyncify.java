@@ -429,21 +429,14 @@ public final class Asyncify {
     }
 
     private void throughTrampolines(List<Instruction> body, Map<Long, Integer> trampolines) {
-        ListIterator<Instruction> it = body.listIterator();
-        while (it.hasNext()) {
-            Instruction in = it.next();
-            if (in instanceof StructuredInstruction st) {
-                throughTrampolines(st.body(), trampolines);
-                if (st instanceof IfInstruction i) {
-                    throughTrampolines(i.elseBody(), trampolines);
-                }
-            } else if (in.opcode() == Opcode.RETURN_CALL_INDIRECT) {
-                SimpleInstruction s = (SimpleInstruction) in;
-                long key = s.immediate(0) << 32 | s.immediate(1);
-                int tramp = trampolines.computeIfAbsent(key, k -> addTrampoline((int) s.immediate(0), (int) s.immediate(1)));
-                it.set(SimpleInstruction.of(Opcode.RETURN_CALL, tramp));
+        InstructionWalker.rewriteSimple(body, s -> {
+            if (s.opcode() != Opcode.RETURN_CALL_INDIRECT) {
+                return s;
             }
-        }
+            long key = s.immediate(0) << 32 | s.immediate(1);
+            int tramp = trampolines.computeIfAbsent(key, k -> addTrampoline((int) s.immediate(0), (int) s.immediate(1)));
+            return SimpleInstruction.of(Opcode.RETURN_CALL, tramp);
+        });
     }
 
     /** {@code (func (param T.params... i32) (result T.results) (return_call_indirect T table ...))}. */
@@ -462,18 +455,8 @@ public final class Asyncify {
     }
 
     private static void retarget(List<Instruction> body, int from, int to) {
-        ListIterator<Instruction> it = body.listIterator();
-        while (it.hasNext()) {
-            Instruction in = it.next();
-            if (in instanceof StructuredInstruction st) {
-                retarget(st.body(), from, to);
-                if (st instanceof IfInstruction i) {
-                    retarget(i.elseBody(), from, to);
-                }
-            } else if (in.opcode() == Opcode.RETURN_CALL && ((SimpleInstruction) in).index() == from) {
-                it.set(SimpleInstruction.of(Opcode.RETURN_CALL, to));
-            }
-        }
+        InstructionWalker.rewriteSimple(body, s -> s.opcode() == Opcode.RETURN_CALL && s.index() == from
+                ? SimpleInstruction.of(Opcode.RETURN_CALL, to) : s);
     }
 
     /** Adds a function import from {@link AsyncifyAbi#SUSPEND_MODULE}; defined functions move up by one. */
@@ -513,7 +496,7 @@ public final class Asyncify {
             if (f.locals().stream().anyMatch(typed)) {
                 return true;
             }
-            forEachInstruction(f.body(), in -> {
+            InstructionWalker.forEach(f.body(), in -> {
                 if (in instanceof StructuredInstruction st) {
                     found[0] |= typed.test(st.blockType().result());
                     return;
@@ -537,18 +520,6 @@ public final class Asyncify {
         return false;
     }
 
-    private static void forEachInstruction(List<Instruction> body, java.util.function.Consumer<Instruction> visit) {
-        for (Instruction in : body) {
-            visit.accept(in);
-            if (in instanceof StructuredInstruction st) {
-                forEachInstruction(st.body(), visit);
-                if (st instanceof IfInstruction i) {
-                    forEachInstruction(i.elseBody(), visit);
-                }
-            }
-        }
-    }
-
     private boolean usesV128() {
         for (Function f : m.functions()) {
             if (f.locals().contains(ValType.V128) || m.funcType(f.typeIndex()).params().contains(ValType.V128)) {
@@ -562,37 +533,25 @@ public final class Asyncify {
     }
 
     private static void insertAtLoops(List<Instruction> body, int suspend) {
-        for (Instruction in : body) {
-            if (in instanceof StructuredInstruction st) {
-                insertAtLoops(st.body(), suspend);
-                if (st instanceof IfInstruction i) {
-                    insertAtLoops(i.elseBody(), suspend);
-                }
-                if (st.opcode() == Opcode.LOOP) {
-                    st.body().add(0, SimpleInstruction.of(Opcode.CALL, suspend));
-                }
+        InstructionWalker.forEach(body, in -> {
+            if (in.opcode() == Opcode.LOOP) {
+                ((StructuredInstruction) in).body().add(0, SimpleInstruction.of(Opcode.CALL, suspend));
             }
-        }
+        });
     }
 
     /** Asserts: after every call in an uninstrumented function, trap with a named fault if the state changed. */
     private void addAsserts(int funcIndex, List<Instruction> body) {
-        ListIterator<Instruction> it = body.listIterator();
-        while (it.hasNext()) {
-            Instruction in = it.next();
-            if (in instanceof StructuredInstruction st) {
-                addAsserts(funcIndex, st.body());
-                if (st instanceof IfInstruction i) {
-                    addAsserts(funcIndex, i.elseBody());
+        InstructionWalker.forEachBody(body, b -> {
+            ListIterator<Instruction> it = b.listIterator();
+            while (it.hasNext()) {
+                Opcode op = it.next().opcode();
+                if (op == Opcode.CALL || op == Opcode.CALL_INDIRECT || op == Opcode.CALL_REF) {
+                    it.add(globalGet(stateGlobal));
+                    it.add(Emit.ifThen(List.of(i32(funcIndex), globalSet(faultFunctionGlobal),
+                            i32(AsyncifyAbi.FAULT_ASSERT), globalSet(faultKindGlobal), op(Opcode.UNREACHABLE))));
                 }
-                continue;
             }
-            Opcode op = in.opcode();
-            if (op == Opcode.CALL || op == Opcode.CALL_INDIRECT || op == Opcode.CALL_REF) {
-                it.add(globalGet(stateGlobal));
-                it.add(Emit.ifThen(List.of(i32(funcIndex), globalSet(faultFunctionGlobal),
-                        i32(AsyncifyAbi.FAULT_ASSERT), globalSet(faultKindGlobal), op(Opcode.UNREACHABLE))));
-            }
-        }
+        });
     }
 }

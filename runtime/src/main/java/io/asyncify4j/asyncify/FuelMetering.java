@@ -108,17 +108,12 @@ final class FuelMetering {
     }
 
     private void meterLoops(List<Instruction> body) {
-        for (Instruction in : body) {
-            if (in instanceof StructuredInstruction st) {
-                meterLoops(st.body());
-                if (st instanceof IfInstruction i) {
-                    meterLoops(i.elseBody());
-                }
-                if (st.opcode() == Opcode.LOOP) {
-                    st.body().add(0, marker(costOutsideLoops(st.body())));
-                }
+        InstructionWalker.forEach(body, in -> {
+            if (in.opcode() == Opcode.LOOP) {
+                StructuredInstruction loop = (StructuredInstruction) in;
+                loop.body().add(0, marker(costOutsideLoops(loop.body())));
             }
-        }
+        });
     }
 
     /** Instructions of {@code body} (nested blocks included) not inside a nested loop; at least 1. */

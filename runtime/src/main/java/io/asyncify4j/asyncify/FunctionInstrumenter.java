@@ -205,38 +205,34 @@ final class FunctionInstrumenter {
     // ------------------------------------------------------------------ preparation
 
     private void lowerReturnCalls(List<Instruction> body) {
-        ListIterator<Instruction> it = body.listIterator();
-        while (it.hasNext()) {
-            Instruction in = it.next();
-            if (in instanceof StructuredInstruction st) {
-                lowerReturnCalls(st.body());
-                if (st instanceof IfInstruction i) {
-                    lowerReturnCalls(i.elseBody());
+        InstructionWalker.forEachBody(body, b -> {
+            ListIterator<Instruction> it = b.listIterator();
+            while (it.hasNext()) {
+                if (!(it.next() instanceof SimpleInstruction s)) {
+                    continue;
                 }
-                continue;
+                Opcode plain;
+                switch (s.opcode()) {
+                    case RETURN_CALL: plain = Opcode.CALL; break;
+                    case RETURN_CALL_INDIRECT: plain = Opcode.CALL_INDIRECT; break;
+                    case RETURN_CALL_REF: plain = Opcode.CALL_REF; break;
+                    default: continue;
+                }
+                SimpleInstruction call = SimpleInstruction.of(plain, s.immediates());
+                if (!unwinds.test(call)) {
+                    continue;
+                }
+                if (abi.lowerTailCall(s)) {
+                    // The callee's frames are not on this module's asyncify stack: make it a plain call.
+                    it.set(call);
+                    it.add(op(Opcode.RETURN));
+                } else {
+                    // Kept as a tail call: on rewind this function finds its tail callee's frame on top
+                    // and tail-calls it again (see tailCallDispatch).
+                    unwindingTailCalls = true;
+                }
             }
-            SimpleInstruction s = (SimpleInstruction) in;
-            Opcode plain;
-            switch (s.opcode()) {
-                case RETURN_CALL: plain = Opcode.CALL; break;
-                case RETURN_CALL_INDIRECT: plain = Opcode.CALL_INDIRECT; break;
-                case RETURN_CALL_REF: plain = Opcode.CALL_REF; break;
-                default: continue;
-            }
-            SimpleInstruction call = SimpleInstruction.of(plain, s.immediates());
-            if (!unwinds.test(call)) {
-                continue;
-            }
-            if (abi.lowerTailCall(s)) {
-                // The callee's frames are not on this module's asyncify stack: make it a plain call.
-                it.set(call);
-                it.add(op(Opcode.RETURN));
-            } else {
-                // Kept as a tail call: on rewind this function finds its tail callee's frame on top
-                // and tail-calls it again (see tailCallDispatch).
-                unwindingTailCalls = true;
-            }
-        }
+        });
     }
 
     /**
@@ -258,19 +254,16 @@ final class FunctionInstrumenter {
     }
 
     private void reassertNonNull(List<Instruction> body) {
-        ListIterator<Instruction> it = body.listIterator();
-        while (it.hasNext()) {
-            Instruction in = it.next();
-            if (in instanceof StructuredInstruction st) {
-                reassertNonNull(st.body());
-                if (st instanceof IfInstruction i) {
-                    reassertNonNull(i.elseBody());
+        InstructionWalker.forEachBody(body, b -> {
+            ListIterator<Instruction> it = b.listIterator();
+            while (it.hasNext()) {
+                Instruction in = it.next();
+                if ((in.opcode() == Opcode.LOCAL_GET || in.opcode() == Opcode.LOCAL_TEE)
+                        && nonNullLocals.containsKey(((SimpleInstruction) in).index())) {
+                    it.add(op(Opcode.REF_AS_NON_NULL));
                 }
-            } else if ((in.opcode() == Opcode.LOCAL_GET || in.opcode() == Opcode.LOCAL_TEE)
-                    && nonNullLocals.containsKey(((SimpleInstruction) in).index())) {
-                it.add(op(Opcode.REF_AS_NON_NULL));
             }
-        }
+        });
     }
 
     /**
@@ -279,17 +272,11 @@ final class FunctionInstrumenter {
      * {@link #sequence}.
      */
     private void expandFuelChecksAtLoopsWithParams(List<Instruction> body) {
-        for (Instruction in : body) {
-            if (in instanceof StructuredInstruction st) {
-                if (st.opcode() == Opcode.LOOP && !blockParams(st.blockType()).isEmpty()) {
-                    abi.fuel().expandFirst(st.body());
-                }
-                expandFuelChecksAtLoopsWithParams(st.body());
-                if (st instanceof IfInstruction i) {
-                    expandFuelChecksAtLoopsWithParams(i.elseBody());
-                }
+        InstructionWalker.forEach(body, in -> {
+            if (in.opcode() == Opcode.LOOP && !blockParams(((StructuredInstruction) in).blockType()).isEmpty()) {
+                abi.fuel().expandFirst(((StructuredInstruction) in).body());
             }
-        }
+        });
     }
 
     /** Numbers reachable may-unwind call sites in program order and records each block's index range. */

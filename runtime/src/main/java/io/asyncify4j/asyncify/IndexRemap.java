@@ -85,7 +85,7 @@ final class IndexRemap {
     /** Rewrites every simple instruction of function bodies and constant expressions. */
     private static void rewriteAllCode(ModuleModel m, UnaryOperator<SimpleInstruction> rewrite) {
         for (Function f : m.functions()) {
-            rewrite(f.body(), rewrite);
+            InstructionWalker.rewriteSimple(f.body(), rewrite);
         }
         for (int i = 0; i < m.globals().size(); i++) {
             Global g = m.globals().get(i);
@@ -114,22 +114,8 @@ final class IndexRemap {
 
     private static List<Instruction> rewritten(List<Instruction> body, UnaryOperator<SimpleInstruction> rewrite) {
         List<Instruction> copy = new ArrayList<>(body);
-        rewrite(copy, rewrite);
+        InstructionWalker.rewriteSimple(copy, rewrite);
         return copy;
     }
 
-    private static void rewrite(List<Instruction> body, UnaryOperator<SimpleInstruction> rewrite) {
-        ListIterator<Instruction> it = body.listIterator();
-        while (it.hasNext()) {
-            Instruction in = it.next();
-            if (in instanceof StructuredInstruction st) {
-                rewrite(st.body(), rewrite);
-                if (st instanceof IfInstruction i) {
-                    rewrite(i.elseBody(), rewrite);
-                }
-            } else {
-                it.set(rewrite.apply((SimpleInstruction) in));
-            }
-        }
-    }
 }
