@@ -18,10 +18,11 @@ import static io.asyncify4j.asyncify.Emit.globalSet;
 import static io.asyncify4j.asyncify.Emit.op;
 
 /**
- * Places fuel checks at every function entry and loop header. Each check charges the static cost of
- * the code that runs until the next check: at a function entry, the instructions of the body outside
- * loops; at a loop header, the instructions of the loop body outside nested loops (each instruction
- * costs 1). Every path between two checks is covered, so a guest cannot run unmetered: loops closed by
+ * Places fuel checks at every function entry and loop header, except in leaf functions (no calls, no
+ * loops: they run a bounded number of instructions, charged to their callers). Each check charges the
+ * static cost of the code that runs until the next check: at a function entry, the instructions of
+ * the body outside loops; at a loop header, the instructions of the loop body outside nested loops
+ * (each instruction costs 1; a call of a leaf costs the leaf's instructions too). Every path between two checks is covered, so a guest cannot run unmetered: loops closed by
  * {@code br_if} or {@code br_table}, recursion and tail calls all pass a check. Charges are static, so
  * the same module and input exhaust the same amount of fuel at the same points.
  *
@@ -34,6 +35,8 @@ final class FuelMetering {
     private final int fuelGlobal;
     private final int exhausted;
     private final Map<Instruction, Long> costs = new IdentityHashMap<>();
+    /** Cost of each leaf function (no calls, no loops), charged at its call sites instead of its entry. */
+    private final Map<Integer, Long> leafCosts = new java.util.HashMap<>();
 
     private FuelMetering(int fuelGlobal, int exhausted) {
         this.fuelGlobal = fuelGlobal;
@@ -43,11 +46,39 @@ final class FuelMetering {
     /** Places check markers in every defined function of {@code m}. */
     static FuelMetering apply(ModuleModel m, int fuelGlobal, int exhaustedImport) {
         FuelMetering meter = new FuelMetering(fuelGlobal, exhaustedImport);
-        for (Function f : m.functions()) {
-            meter.meterLoops(f.body());
-            f.body().add(0, meter.marker(costOutsideLoops(f.body())));
+        int imported = m.importedFunctionCount();
+        // Leaves (no calls, no loops) run a bounded number of instructions: they need no check, and
+        // their callers are charged for them, so they stay uninstrumented and cheap to call.
+        for (int i = 0; i < m.functions().size(); i++) {
+            List<Instruction> body = m.functions().get(i).body();
+            if (isLeaf(body)) {
+                meter.leafCosts.put(imported + i, meter.costOutsideLoops(body));
+            }
+        }
+        for (int i = 0; i < m.functions().size(); i++) {
+            if (meter.leafCosts.containsKey(imported + i)) {
+                continue;
+            }
+            List<Instruction> body = m.functions().get(i).body();
+            meter.meterLoops(body);
+            body.add(0, meter.marker(meter.costOutsideLoops(body)));
         }
         return meter;
+    }
+
+    private static boolean isLeaf(List<Instruction> body) {
+        boolean[] leaf = {true};
+        InstructionWalker.forEach(body, in -> {
+            switch (in.opcode()) {
+                case LOOP: case CALL: case CALL_INDIRECT: case CALL_REF:
+                case RETURN_CALL: case RETURN_CALL_INDIRECT: case RETURN_CALL_REF:
+                    leaf[0] = false;
+                    break;
+                default:
+                    break;
+            }
+        });
+        return leaf[0];
     }
 
     int fuelGlobal() {
@@ -116,11 +147,17 @@ final class FuelMetering {
         });
     }
 
-    /** Instructions of {@code body} (nested blocks included) not inside a nested loop; at least 1. */
-    static long costOutsideLoops(List<Instruction> body) {
+    /**
+     * Instructions of {@code body} (nested blocks included) not inside a nested loop, plus the cost of
+     * the leaf functions it calls; at least 1.
+     */
+    long costOutsideLoops(List<Instruction> body) {
         long n = 1;
         for (Instruction in : body) {
             n++;
+            if (in.opcode() == Opcode.CALL) {
+                n += leafCosts.getOrDefault(((SimpleInstruction) in).index(), 0L);
+            }
             if (in instanceof StructuredInstruction st && st.opcode() != Opcode.LOOP) {
                 n += costOutsideLoops(st.body()) - 1;
                 if (st instanceof IfInstruction i) {
