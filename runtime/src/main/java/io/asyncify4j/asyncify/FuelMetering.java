@@ -43,7 +43,7 @@ final class FuelMetering {
         this.exhausted = exhausted;
     }
 
-    /** Places check markers in every defined function of {@code m}. */
+    /** Places check markers in every defined function of {@code m} but the leaves. */
     static FuelMetering apply(ModuleModel m, int fuelGlobal, int exhaustedImport) {
         FuelMetering meter = new FuelMetering(fuelGlobal, exhaustedImport);
         int imported = m.importedFunctionCount();
