@@ -1,5 +1,6 @@
 package io.asyncify4j.host;
 
+import io.asyncify4j.chicory.ModuleExports;
 import com.dylibso.chicory.compiler.MachineFactoryCompiler;
 import com.dylibso.chicory.runtime.GlobalInstance;
 import com.dylibso.chicory.runtime.HostFunction;
@@ -173,19 +174,11 @@ public final class AsyncInstance implements AutoCloseable {
             this.controller = AsyncifyController.forBinaryenModule(instance, address, b.binaryenRegion.size(),
                     coroutineGlobals);
         }
-        if (hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
+        if (ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
             join(call(AsyncifyAbi.DEFERRED_START_EXPORT));
         }
     }
 
-    private static boolean hasExport(WasmModule module, String name) {
-        for (int i = 0; i < module.exportSection().exportCount(); i++) {
-            if (module.exportSection().getExport(i).name().equals(name)) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     /** A builder for a module given as wasm bytes. */
     public static Builder builder(byte[] wasm) {

@@ -1,5 +1,6 @@
 package io.asyncify4j.cli;
 
+import io.asyncify4j.chicory.ModuleExports;
 import com.dylibso.chicory.runtime.ImportFunction;
 import com.dylibso.chicory.wasi.WasiExitException;
 import com.dylibso.chicory.wasi.WasiOptions;
@@ -95,7 +96,7 @@ final class RunCommand implements Callable<Integer> {
             builder.withHostFunction(f);
         }
         try (AsyncInstance instance = buildInstance(builder)) {
-            String export = invoke != null ? invoke : hasExport(parsed, "_start") ? "_start" : null;
+            String export = invoke != null ? invoke : ModuleExports.has(parsed, "_start") ? "_start" : null;
             if (export == null) {
                 return Main.OK;
             }
@@ -139,12 +140,4 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static boolean hasExport(WasmModule module, String name) {
-        for (int i = 0; i < module.exportSection().exportCount(); i++) {
-            if (module.exportSection().getExport(i).name().equals(name)) {
-                return true;
-            }
-        }
-        return false;
-    }
 }

@@ -1,5 +1,6 @@
 package io.asyncify4j.asyncify;
 
+import io.asyncify4j.chicory.ModuleExports;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.dylibso.chicory.runtime.ExportFunction;
@@ -181,7 +182,7 @@ class CWorkloadDifferentialTest {
             functions.addAll(tickImports.apply(run.tick()));
             ImportValues imports = ImportValues.builder().withFunctions(functions).withGlobals(globals).build();
             Instance instance = Instance.builder(module).withImportValues(imports).withStart(false).build();
-            if (hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
+            if (ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
                 call.apply(instance.export(AsyncifyAbi.DEFERRED_START_EXPORT));
             }
             try {
@@ -193,14 +194,6 @@ class CWorkloadDifferentialTest {
         }
     }
 
-    private static boolean hasExport(WasmModule module, String name) {
-        for (int i = 0; i < module.exportSection().exportCount(); i++) {
-            if (module.exportSection().getExport(i).name().equals(name)) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     private static long ticksPrinted(Run run) {
         Matcher m = TICKS_LINE.matcher(run.stdout());

@@ -1,5 +1,6 @@
 package io.asyncify4j.spectest;
 
+import io.asyncify4j.chicory.ModuleExports;
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.ImportFunction;
 import com.dylibso.chicory.runtime.ImportValues;
@@ -77,7 +78,7 @@ final class AsyncifyPipeline implements ModePipeline {
                 .withTags(Arrays.asList(imports.tags()))
                 .build();
         Instance instance = Instance.builder(module).withImportValues(withAsyncify).build();
-        if (hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
+        if (ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
             try {
                 driver.call(instance.export(AsyncifyAbi.DEFERRED_START_EXPORT));
             } catch (TrapException e) {
@@ -88,14 +89,6 @@ final class AsyncifyPipeline implements ModePipeline {
         return instance;
     }
 
-    private static boolean hasExport(WasmModule module, String name) {
-        for (int i = 0; i < module.exportSection().exportCount(); i++) {
-            if (module.exportSection().getExport(i).name().equals(name)) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     private List<com.dylibso.chicory.runtime.ImportGlobal> withState(ImportValues imports) {
         List<com.dylibso.chicory.runtime.ImportGlobal> globals = new ArrayList<>(Arrays.asList(imports.globals()));
