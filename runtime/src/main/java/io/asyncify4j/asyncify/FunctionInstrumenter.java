@@ -515,16 +515,15 @@ final class FunctionInstrumenter {
     /** Emits X' with its inputs already on the stack. */
     private void emitUnwindable(List<Instruction> out, Instruction x, int[] range) {
         if (x instanceof SimpleInstruction call) {
-            out.add(call);
-            List<Instruction> onUnwind = new ArrayList<>();
-            onUnwind.add(i32(range[0]));
-            onUnwind.add(localSet(callIndexLocal));
-            labels.enterSynthetic();
-            onUnwind.add(op(Opcode.BR, labels.toAbsolute(EXIT_LABEL)));
-            labels.exitSynthetic();
+            // The call index is recorded before the call (a no-op while rewinding: only the call with the
+            // saved index runs), so the check after it is a branch that is not taken in normal running,
+            // with no block to enter and leave: an unwinding callee sends control to the shared exit.
             // A call returns in normal state or unwinding, never rewinding (a rewind stops at its leaf).
+            out.add(i32(range[0]));
+            out.add(localSet(callIndexLocal));
+            out.add(call);
             out.add(globalGet(abi.stateGlobal()));
-            out.add(ifThen(onUnwind));
+            out.add(op(Opcode.BR_IF, labels.toAbsolute(EXIT_LABEL)));
             return;
         }
         StructuredInstruction st = (StructuredInstruction) x;
