@@ -122,6 +122,16 @@ final class FunctionInstrumenter {
     private boolean unwindingTailCalls;
     private int callSites;
     private int callIndexLocal;
+    /**
+     * Whether the code being emitted runs only in normal state: the copy of a loop that runs its
+     * iterations (see {@link #emitSplitLoop}). It needs no guards, only the unwind checks after calls.
+     */
+    private boolean normalOnly;
+    // The two copies of a loop body hold values in the same locals, so a frame saved by one is resumed
+    // by the other: locals are allocated once per original instruction (or body, for block params).
+    private final Map<Instruction, List<Integer>> spillLocals = new IdentityHashMap<>();
+    private final Map<Instruction, List<Integer>> resultLocals = new IdentityHashMap<>();
+    private final Map<List<Instruction>, List<Integer>> paramLocals = new IdentityHashMap<>();
 
     FunctionInstrumenter(ModuleModel m, int funcIndex, Abi abi, Predicate<SimpleInstruction> unwinds) {
         this.m = m;
@@ -403,15 +413,21 @@ final class FunctionInstrumenter {
                     }
                     types.add(t);
                 }
-                spilled = newLocals(types);
-                List<Instruction> guarded = new ArrayList<>();
-                pushLocals(guarded, held);
-                labels.enterSynthetic();
-                guarded.addAll(labels.copy(before));
-                labels.exitSynthetic();
-                popInto(guarded, spilled);
-                isNormal(out);
-                out.add(ifThen(guarded));
+                spilled = spillLocals.computeIfAbsent(x, k -> newLocals(types));
+                if (normalOnly) {
+                    pushLocals(out, held);
+                    out.addAll(labels.copy(before));
+                    popInto(out, spilled);
+                } else {
+                    List<Instruction> guarded = new ArrayList<>();
+                    pushLocals(guarded, held);
+                    labels.enterSynthetic();
+                    guarded.addAll(labels.copy(before));
+                    labels.exitSynthetic();
+                    popInto(guarded, spilled);
+                    isNormal(out);
+                    out.add(ifThen(guarded));
+                }
             }
             int inputs = inputCount(x);
             List<Integer> pending = spilled.subList(0, spilled.size() - inputs);
@@ -430,19 +446,27 @@ final class FunctionInstrumenter {
                 }
             }
             List<ValType> resultTypes = resultTypes(x);
-            List<Integer> results = newLocals(resultTypes);
+            List<Integer> results = resultLocals.computeIfAbsent(x, k -> newLocals(resultTypes));
 
-            List<Instruction> wrapped = new ArrayList<>();
-            labels.enterSynthetic();
-            pushLocals(wrapped, inputLocals);
-            emitUnwindable(wrapped, x, range);
-            popInto(wrapped, results);
-            labels.exitSynthetic();
+            if (normalOnly) {
+                pushLocals(out, inputLocals);
+                emitUnwindable(out, x, range);
+                popInto(out, results);
+            } else if (splittable(x)) {
+                emitSplitLoop(out, (StructuredInstruction) x, range); // no inputs, no results
+            } else {
+                List<Instruction> wrapped = new ArrayList<>();
+                labels.enterSynthetic();
+                pushLocals(wrapped, inputLocals);
+                emitUnwindable(wrapped, x, range);
+                popInto(wrapped, results);
+                labels.exitSynthetic();
 
-            isNormal(out);
-            callIndexIn(out, range[0], range[1]);
-            out.add(op(Opcode.I32_OR));
-            out.add(ifThen(wrapped));
+                isNormal(out);
+                callIndexIn(out, range[0], range[1]);
+                out.add(op(Opcode.I32_OR));
+                out.add(ifThen(wrapped));
+            }
 
             List<Integer> next = new ArrayList<>(pending);
             next.addAll(results);
@@ -466,6 +490,14 @@ final class FunctionInstrumenter {
      */
     private void emitFuelCheck(List<Instruction> out, SimpleInstruction call, long cost, int[] range) {
         out.addAll(abi.fuel().chargeAndTest(cost));
+        if (normalOnly) {
+            labels.enterSynthetic();
+            List<Instruction> callAndCheck = new ArrayList<>();
+            emitUnwindable(callAndCheck, call, range);
+            labels.exitSynthetic();
+            out.add(ifThen(callAndCheck));
+            return;
+        }
         out.add(globalGet(abi.stateGlobal()));
         out.add(op(Opcode.I32_OR));
         List<Instruction> slow = new ArrayList<>();
@@ -528,6 +560,14 @@ final class FunctionInstrumenter {
         }
         StructuredInstruction st = (StructuredInstruction) x;
         List<ValType> params = blockParams(st.blockType());
+        if (st instanceof IfInstruction i && normalOnly) {
+            labels.enterOriginal();
+            List<Instruction> thenArm = arm(i.thenBody(), params);
+            List<Instruction> elseArm = arm(i.elseBody(), params);
+            labels.exitOriginal();
+            out.add(new IfInstruction(st.blockType(), thenArm, elseArm));
+            return;
+        }
         if (st instanceof IfInstruction i) {
             // Normally the condition decides; while rewinding, the arm holding the saved call index.
             int[] thenRange = {range[0], range[2] - 1};
@@ -558,11 +598,55 @@ final class FunctionInstrumenter {
 
     /** A block body: its params move into locals first, then the body is transformed. */
     private List<Instruction> arm(List<Instruction> body, List<ValType> params) {
-        List<Integer> paramLocals = newLocals(params);
+        List<Integer> entry = paramLocals.computeIfAbsent(body, k -> newLocals(params));
         List<Instruction> out = new ArrayList<>();
-        popInto(out, paramLocals);
-        out.addAll(sequence(body, paramLocals));
+        popInto(out, entry);
+        out.addAll(sequence(body, entry));
         return out;
+    }
+
+    /** Loops without params or results are split (see {@link #emitSplitLoop}). */
+    private static boolean splittable(Instruction x) {
+        return x.opcode() == Opcode.LOOP && ((StructuredInstruction) x).blockType().isEmpty();
+    }
+
+    /**
+     * A loop in guarded code becomes a copy of its body for the one iteration a rewind resumes, and the
+     * loop itself, whose body runs only in normal state and so has no guards:
+     * <pre>
+     * block $skip
+     *   if (state != normal)                          ;; rewinding (into this loop, or past it)
+     *     br_if $skip (callIndex not in loop)
+     *     guarded body, with "continue" going to the end of this if and "exit" to $skip
+     *   end
+     *   loop: body with only the unwind checks after calls
+     * end
+     * </pre>
+     * Normal running pays for entering two blocks per loop entry instead of guards on every iteration.
+     */
+    private void emitSplitLoop(List<Instruction> out, StructuredInstruction loop, int[] range) {
+        labels.enterSynthetic();
+        int skip = labels.depth() - 1;
+        List<Instruction> skipBody = new ArrayList<>();
+        skipBody.add(globalGet(abi.stateGlobal()));
+        labels.enterOriginal(); // the if: a branch to the loop continues after it, into the loop
+        List<Instruction> resume = new ArrayList<>();
+        callIndexIn(resume, range[0], range[1]);
+        resume.add(op(Opcode.I32_EQZ));
+        resume.add(op(Opcode.BR_IF, labels.toAbsolute(skip)));
+        resume.addAll(arm(loop.body(), List.of()));
+        resume.add(op(Opcode.BR, labels.toAbsolute(skip)));
+        labels.exitOriginal();
+        skipBody.add(ifThen(resume));
+        labels.enterOriginal();
+        boolean outer = normalOnly;
+        normalOnly = true;
+        List<Instruction> body = arm(loop.body(), List.of());
+        normalOnly = outer;
+        labels.exitOriginal();
+        skipBody.add(new BlockInstruction(Opcode.LOOP, BlockType.EMPTY, body));
+        labels.exitSynthetic();
+        out.add(BlockInstruction.block(BlockType.EMPTY, skipBody));
     }
 
     // ------------------------------------------------------------------ frames
