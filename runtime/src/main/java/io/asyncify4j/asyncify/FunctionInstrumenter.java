@@ -38,7 +38,14 @@ import static io.asyncify4j.asyncify.Emit.op;
  * <p>The function body is split, at every level of nesting, into runs of code that cannot unwind and
  * the instructions that can (may-unwind calls, and blocks containing them). Around each such
  * instruction X, every operand-stack value of the enclosing block is moved into locals, so no value
- * lives on the wasm stack across X:
+ * lives on the wasm stack across X. The body is then emitted twice:
+ * <ul>
+ * <li>the <em>running</em> copy, for calls made in normal state: the original code with those locals,
+ * where each may-unwind call records its call index and is followed by a branch, not taken in normal
+ * running, to a shared exit that pushes a frame (call index and live locals) onto the asyncify stack,
+ * checking for overflow first;
+ * <li>the <em>resuming</em> copy, run after the frame is popped and the locals restored on entry in
+ * rewinding state, which finds its way back to the saved call:
  * <pre>
  *   if (state == normal) { local.get V...; &lt;run before X&gt;; local.set W... }   ;; skipped on rewind
  *   if (state == normal || callIndex in X) { local.get inputs; X'; local.set results }
@@ -46,10 +53,13 @@ import static io.asyncify4j.asyncify.Emit.op;
  * Call sites are numbered in program order; a rewind re-enters exactly the blocks that contain the
  * saved call index, so a body only ever runs in rewinding state when it contains the call being
  * resumed, and the code after the last may-unwind instruction of a body runs unguarded. {@code if}
- * picks its arm by call index while rewinding. At a call site, when the callee returns unwinding, the
- * call index is recorded and control branches to a shared exit that pushes a frame (call index and
- * live locals) onto the asyncify stack, checking for overflow first. On entry in rewinding state the
- * frame is popped and the locals restored.
+ * picks its arm by call index while rewinding.
+ * </ul>
+ * Once the rewind reaches its call, the resuming copy runs on in normal state, guards and all, until
+ * the function returns; so that a long-running function resumed once does not stay slow, each loop in
+ * the resuming copy is split again (see {@link #emitSplitLoop}): one guarded iteration to resume in,
+ * then the loop with the running copy of its body. The two copies share their locals, so a frame
+ * saved by either is resumed by the other.
  */
 final class FunctionInstrumenter {
     /** The module-level pieces the instrumented code refers to. */
@@ -173,8 +183,14 @@ final class FunctionInstrumenter {
 
         List<Instruction> newBody = new ArrayList<>();
         labels.enterSynthetic(); // the exit block
-        List<Instruction> main = sequence(f.body(), List.of());
-        main.add(op(Opcode.RETURN));
+        labels.enterSynthetic(); // the if choosing between resuming and running
+        List<Instruction> resuming = sequence(f.body(), List.of());
+        resuming.add(op(Opcode.RETURN));
+        normalOnly = true;
+        List<Instruction> running = sequence(f.body(), List.of());
+        running.add(op(Opcode.RETURN));
+        normalOnly = false;
+        labels.exitSynthetic();
         labels.exitSynthetic();
 
         // Locals to save: originals that are ever read, plus spills that carry values past a call.
@@ -189,7 +205,15 @@ final class FunctionInstrumenter {
         FrameLayout layout = new FrameLayout(saved);
         int frameLocal = newLocal(ValType.I32);
 
-        newBody.add(ifThen(rewindPrologue(layout, frameLocal)));
+        // A call made in normal state runs the copy without guards; a rewind restores the frame and runs
+        // the guarded copy, which finds its way back to the call that unwound.
+        List<Instruction> resume = rewindPrologue(layout, frameLocal);
+        resume.addAll(resuming);
+        List<Instruction> main = new ArrayList<>();
+        main.add(globalGet(abi.stateGlobal()));
+        main.add(i32(AsyncifyAbi.STATE_REWINDING));
+        main.add(op(Opcode.I32_EQ));
+        main.add(new IfInstruction(BlockType.EMPTY, resume, running));
         newBody.add(BlockInstruction.block(BlockType.EMPTY, main));
         newBody.addAll(unwindEpilogue(layout, frameLocal));
         for (ValType r : signature.results()) {
@@ -201,14 +225,8 @@ final class FunctionInstrumenter {
                 newBody.add(Emit.zero(r));
             }
         }
-        // The prologue's condition goes in front of its if.
-        List<Instruction> withCondition = new ArrayList<>();
-        withCondition.add(globalGet(abi.stateGlobal()));
-        withCondition.add(i32(AsyncifyAbi.STATE_REWINDING));
-        withCondition.add(op(Opcode.I32_EQ));
-        withCondition.addAll(newBody);
         f.body().clear();
-        f.body().addAll(withCondition);
+        f.body().addAll(newBody);
         return callSites;
     }
 
