@@ -22,6 +22,7 @@ import io.asyncify4j.wasm.model.MemoryType;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.model.ValType;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.ListIterator;
@@ -118,6 +119,8 @@ public final class Asyncify {
             LOG.warn(w);
         }
 
+        // Counted before any body is rewritten (instrumenting duplicates call sites).
+        BitSet oneShot = OneShotFunctions.find(m, analysis.addressTaken);
         boolean ownerTrailers = hasUnwindingTailCall(analysis, apiStart);
         int dispatchTable = ownerTrailers ? addDispatchTable() : -1;
 
@@ -141,6 +144,7 @@ public final class Asyncify {
                 return options.dataLocation() == AsyncifyOptions.DataLocation.SECONDARY_MEMORY;
             }
             public boolean typedReferences() { return typedReferences; }
+            public boolean runningCopy(int function) { return !oneShot.get(function); }
         };
 
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();

@@ -110,6 +110,12 @@ final class FunctionInstrumenter {
          */
         int dispatchTable();
 
+        /**
+         * Whether the function gets a running copy of its body for calls made in normal state; not
+         * worth its size for a function that runs once (see {@link OneShotFunctions}).
+         */
+        boolean runningCopy(int function);
+
         /** Type indices of instrumented functions returning {@code results}: where a tail chain may continue. */
         List<Integer> tailCallTargets(List<ValType> results);
     }
@@ -182,15 +188,21 @@ final class FunctionInstrumenter {
         callIndexLocal = newLocal(ValType.I32);
 
         List<Instruction> newBody = new ArrayList<>();
+        boolean twoCopies = abi.runningCopy(funcIndex);
         labels.enterSynthetic(); // the exit block
-        labels.enterSynthetic(); // the if choosing between resuming and running
+        if (twoCopies) {
+            labels.enterSynthetic(); // the if choosing between resuming and running
+        }
         List<Instruction> resuming = sequence(f.body(), List.of());
         resuming.add(op(Opcode.RETURN));
-        normalOnly = true;
-        List<Instruction> running = sequence(f.body(), List.of());
-        running.add(op(Opcode.RETURN));
-        normalOnly = false;
-        labels.exitSynthetic();
+        List<Instruction> running = null;
+        if (twoCopies) {
+            normalOnly = true;
+            running = sequence(f.body(), List.of());
+            running.add(op(Opcode.RETURN));
+            normalOnly = false;
+            labels.exitSynthetic();
+        }
         labels.exitSynthetic();
 
         // Locals to save: originals that are ever read, plus spills that carry values past a call.
@@ -207,14 +219,20 @@ final class FunctionInstrumenter {
 
         // A call made in normal state runs the copy without guards; a rewind restores the frame and runs
         // the guarded copy, which finds its way back to the call that unwound.
-        List<Instruction> resume = rewindPrologue(layout, frameLocal);
-        resume.addAll(resuming);
-        List<Instruction> main = new ArrayList<>();
-        main.add(globalGet(abi.stateGlobal()));
-        main.add(i32(AsyncifyAbi.STATE_REWINDING));
-        main.add(op(Opcode.I32_EQ));
-        main.add(new IfInstruction(BlockType.EMPTY, resume, running));
-        newBody.add(BlockInstruction.block(BlockType.EMPTY, main));
+        // (A one-shot function has only the guarded copy, after an if that restores the frame.)
+        List<Instruction> prologue = rewindPrologue(layout, frameLocal);
+        List<Instruction> isRewinding = List.of(globalGet(abi.stateGlobal()), i32(AsyncifyAbi.STATE_REWINDING),
+                op(Opcode.I32_EQ));
+        if (twoCopies) {
+            prologue.addAll(resuming);
+            List<Instruction> main = new ArrayList<>(isRewinding);
+            main.add(new IfInstruction(BlockType.EMPTY, prologue, running));
+            newBody.add(BlockInstruction.block(BlockType.EMPTY, main));
+        } else {
+            newBody.addAll(isRewinding);
+            newBody.add(ifThen(prologue));
+            newBody.add(BlockInstruction.block(BlockType.EMPTY, resuming));
+        }
         newBody.addAll(unwindEpilogue(layout, frameLocal));
         for (ValType r : signature.results()) {
             // Unwinding returns placeholder results, which the caller ignores.

@@ -271,8 +271,11 @@ final class StateAnalysis {
 
     private Boolean sharedTable;
 
+    /** Functions in a table, referenced by {@code ref.func}, or reachable through a host-shared table. */
+    final BitSet addressTaken = new BitSet();
+
     private void computeIndirectCandidates() {
-        BitSet taken = new BitSet();
+        BitSet taken = addressTaken;
         for (ElementSegment e : m.elements()) {
             if (e.functionIndices() != null) {
                 e.functionIndices().forEach(taken::set);
