@@ -1,5 +1,7 @@
 package io.asyncify4j.asyncify;
 
+import io.asyncify4j.wasm.ir.BlockInstruction;
+import io.asyncify4j.wasm.ir.BlockType;
 import io.asyncify4j.wasm.ir.IfInstruction;
 import io.asyncify4j.wasm.ir.Instruction;
 import io.asyncify4j.wasm.ir.Opcode;
@@ -37,6 +39,9 @@ final class FuelMetering {
     private final Map<Instruction, Long> costs = new IdentityHashMap<>();
     /** Cost of each leaf function (no calls, no loops), charged at its call sites instead of its entry. */
     private final Map<Integer, Long> leafCosts = new java.util.HashMap<>();
+    /** Unrolled loops: checked at their back edge, their first round charged by the enclosing check. */
+    private final java.util.Set<Instruction> unrolledLoops =
+            java.util.Collections.newSetFromMap(new IdentityHashMap<>());
 
     private FuelMetering(int fuelGlobal, int exhausted) {
         this.fuelGlobal = fuelGlobal;
@@ -60,10 +65,202 @@ final class FuelMetering {
                 continue;
             }
             List<Instruction> body = m.functions().get(i).body();
+            meter.unrollLoops(body);
             meter.meterLoops(body);
             body.add(0, meter.marker(meter.costOutsideLoops(body)));
         }
         return meter;
+    }
+
+    /** Copies of a small loop body per check (see {@link #unrollLoops}). */
+    static final int UNROLL = 4;
+    /** Largest loop body (in instructions, nested ones included) that is unrolled. */
+    static final int MAX_UNROLLED_BODY = 64;
+
+    /**
+     * Unrolls small innermost loops of the common shape {@code loop ... br_if 0 end} (no params or
+     * results, no other branch to the loop) {@link #UNROLL} times, so their check runs once per
+     * {@code UNROLL} iterations: a check costs about as much as a tight loop's body.
+     * <pre>
+     * block $exit
+     *   loop $l
+     *     body; br_if $exit (not cond)     ;; UNROLL times
+     *     (check: the next round's cost)
+     *     br $l
+     *   end
+     * end
+     * </pre>
+     * The check sits on the back edge and charges the next round; the first round is charged by the
+     * enclosing check (function entry or outer loop header), so a loop that ends within its first
+     * round, as most short inner loops do, runs no check at all. A loop that exits early has paid for
+     * the iterations it did not run: charges stay static (so deterministic), and at most
+     * {@code UNROLL - 1} iterations' worth too high.
+     */
+    void unrollLoops(List<Instruction> body) {
+        ListIterator<Instruction> it = body.listIterator();
+        while (it.hasNext()) {
+            Instruction in = it.next();
+            if (!(in instanceof StructuredInstruction st)) {
+                continue;
+            }
+            if (unrollable(st)) {
+                it.set(unrolled(st));
+                continue;
+            }
+            unrollLoops(st.body());
+            if (st instanceof IfInstruction i) {
+                unrollLoops(i.elseBody());
+            }
+        }
+    }
+
+    private static boolean unrollable(StructuredInstruction st) {
+        List<Instruction> body = st.body();
+        if (st.opcode() != Opcode.LOOP || !st.blockType().isEmpty() || body.size() < 2) {
+            return false;
+        }
+        Instruction last = body.get(body.size() - 1);
+        if (last.opcode() != Opcode.BR_IF || ((SimpleInstruction) last).index() != 0) {
+            return false;
+        }
+        int[] size = {0};
+        boolean[] ok = {true};
+        checkBranches(body.subList(0, body.size() - 1), 0, size, ok);
+        return ok[0] && size[0] <= MAX_UNROLLED_BODY;
+    }
+
+    /** Counts instructions; clears ok on a nested loop, exotic control flow, or another branch to the loop. */
+    private static void checkBranches(List<Instruction> body, int depth, int[] size, boolean[] ok) {
+        for (Instruction in : body) {
+            size[0]++;
+            if (in instanceof SimpleInstruction s) {
+                switch (s.opcode()) {
+                    case BR: case BR_IF:
+                        if (s.index() == depth) {
+                            ok[0] = false;
+                        }
+                        break;
+                    case BR_TABLE:
+                        for (long l : s.immediates()) {
+                            if (l == depth) {
+                                ok[0] = false;
+                            }
+                        }
+                        break;
+                    case BR_ON_NULL: case BR_ON_NON_NULL: case BR_ON_CAST: case BR_ON_CAST_FAIL:
+                        ok[0] = false;
+                        break;
+                    default:
+                        break;
+                }
+            } else {
+                StructuredInstruction st = (StructuredInstruction) in;
+                if (st.opcode() != Opcode.BLOCK && st.opcode() != Opcode.IF) {
+                    ok[0] = false; // a nested loop (its own check), try_table
+                    return;
+                }
+                checkBranches(st.body(), depth + 1, size, ok);
+                if (st instanceof IfInstruction i) {
+                    checkBranches(i.elseBody(), depth + 1, size, ok);
+                }
+            }
+        }
+    }
+
+    private BlockInstruction unrolled(StructuredInstruction loop) {
+        List<Instruction> body = loop.body();
+        List<Instruction> iteration = body.subList(0, body.size() - 1); // leaves the condition
+        List<Instruction> out = new ArrayList<>();
+        for (int copy = 0; copy < UNROLL; copy++) {
+            // Inside the new $exit block, branches out of the loop reach one label further.
+            out.addAll(shiftOuterLabels(iteration, 0));
+            negateCondition(out);
+            out.add(SimpleInstruction.of(Opcode.BR_IF, 1)); // to $exit
+        }
+        SimpleInstruction check = marker(0);
+        out.add(check);
+        out.add(SimpleInstruction.of(Opcode.BR, 0));
+        costs.put(check, costOutsideLoops(out));
+        BlockInstruction unrolled = new BlockInstruction(Opcode.LOOP, BlockType.EMPTY, out);
+        unrolledLoops.add(unrolled);
+        return BlockInstruction.block(BlockType.EMPTY, List.of(unrolled));
+    }
+
+    /**
+     * A fresh copy of {@code body} (every instruction a new object: later passes key instructions by
+     * identity, and each copy has its own stack types and call indices).
+     */
+    private static List<Instruction> shiftOuterLabels(List<Instruction> body, int depth) {
+        List<Instruction> out = new ArrayList<>(body.size());
+        for (Instruction in : body) {
+            if (in instanceof SimpleInstruction s) {
+                switch (s.opcode()) {
+                    case BR: case BR_IF:
+                        out.add(SimpleInstruction.of(s.opcode(), s.index() > depth ? s.index() + 1 : s.index()));
+                        break;
+                    case BR_TABLE: {
+                        long[] labels = s.immediates();
+                        for (int i = 0; i < labels.length; i++) {
+                            if (labels[i] > depth) {
+                                labels[i]++;
+                            }
+                        }
+                        out.add(SimpleInstruction.of(Opcode.BR_TABLE, labels));
+                        break;
+                    }
+                    default:
+                        out.add(new SimpleInstruction(s.opcode(), s.immediates(), s.types()));
+                        break;
+                }
+            } else if (in instanceof IfInstruction i) {
+                out.add(new IfInstruction(i.blockType(), shiftOuterLabels(i.thenBody(), depth + 1),
+                        shiftOuterLabels(i.elseBody(), depth + 1)));
+            } else {
+                StructuredInstruction st = (StructuredInstruction) in;
+                out.add(new BlockInstruction(st.opcode(), st.blockType(), shiftOuterLabels(st.body(), depth + 1)));
+            }
+        }
+        return out;
+    }
+
+    /** Replaces the i32 condition on top of the stack by its negation, flipping a comparison when it can. */
+    private static void negateCondition(List<Instruction> out) {
+        Instruction last = out.get(out.size() - 1);
+        Opcode flipped = last instanceof SimpleInstruction ? flippedComparison(last.opcode()) : null;
+        if (last.opcode() == Opcode.I32_EQZ) {
+            out.remove(out.size() - 1); // br_if on x itself: x != 0 is not (x == 0)
+        } else if (flipped != null) {
+            out.set(out.size() - 1, SimpleInstruction.of(flipped));
+        } else {
+            out.add(SimpleInstruction.of(Opcode.I32_EQZ));
+        }
+    }
+
+    /** The integer comparison that is true exactly when {@code op} is false (floats have NaN: none). */
+    private static Opcode flippedComparison(Opcode op) {
+        switch (op) {
+            case I32_EQ: return Opcode.I32_NE;
+            case I32_NE: return Opcode.I32_EQ;
+            case I32_LT_S: return Opcode.I32_GE_S;
+            case I32_GE_S: return Opcode.I32_LT_S;
+            case I32_LT_U: return Opcode.I32_GE_U;
+            case I32_GE_U: return Opcode.I32_LT_U;
+            case I32_GT_S: return Opcode.I32_LE_S;
+            case I32_LE_S: return Opcode.I32_GT_S;
+            case I32_GT_U: return Opcode.I32_LE_U;
+            case I32_LE_U: return Opcode.I32_GT_U;
+            case I64_EQ: return Opcode.I64_NE;
+            case I64_NE: return Opcode.I64_EQ;
+            case I64_LT_S: return Opcode.I64_GE_S;
+            case I64_GE_S: return Opcode.I64_LT_S;
+            case I64_LT_U: return Opcode.I64_GE_U;
+            case I64_GE_U: return Opcode.I64_LT_U;
+            case I64_GT_S: return Opcode.I64_LE_S;
+            case I64_LE_S: return Opcode.I64_GT_S;
+            case I64_GT_U: return Opcode.I64_LE_U;
+            case I64_LE_U: return Opcode.I64_GT_U;
+            default: return null;
+        }
     }
 
     private static boolean isLeaf(List<Instruction> body) {
@@ -115,7 +312,8 @@ final class FuelMetering {
     void expandFirst(List<Instruction> body) {
         if (!body.isEmpty() && costs.containsKey(body.get(0))) {
             Instruction marker = body.remove(0);
-            body.addAll(0, plainCheck(costs.get(marker), marker));
+            // The call in the plain check is no longer a marker (its charge is made right here).
+            body.addAll(0, plainCheck(costs.remove(marker), marker));
         }
     }
 
@@ -140,7 +338,7 @@ final class FuelMetering {
 
     private void meterLoops(List<Instruction> body) {
         InstructionWalker.forEach(body, in -> {
-            if (in.opcode() == Opcode.LOOP) {
+            if (in.opcode() == Opcode.LOOP && !unrolledLoops.contains(in)) {
                 StructuredInstruction loop = (StructuredInstruction) in;
                 loop.body().add(0, marker(costOutsideLoops(loop.body())));
             }
@@ -149,7 +347,7 @@ final class FuelMetering {
 
     /**
      * Instructions of {@code body} (nested blocks included) not inside a nested loop, plus the cost of
-     * the leaf functions it calls; at least 1.
+     * the leaf functions it calls and the first round of the unrolled loops it holds; at least 1.
      */
     long costOutsideLoops(List<Instruction> body) {
         long n = 1;
@@ -158,7 +356,7 @@ final class FuelMetering {
             if (in.opcode() == Opcode.CALL) {
                 n += leafCosts.getOrDefault(((SimpleInstruction) in).index(), 0L);
             }
-            if (in instanceof StructuredInstruction st && st.opcode() != Opcode.LOOP) {
+            if (in instanceof StructuredInstruction st && (st.opcode() != Opcode.LOOP || unrolledLoops.contains(st))) {
                 n += costOutsideLoops(st.body()) - 1;
                 if (st instanceof IfInstruction i) {
                     n += costOutsideLoops(i.elseBody()) - 1;

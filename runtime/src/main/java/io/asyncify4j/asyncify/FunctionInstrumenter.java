@@ -429,7 +429,25 @@ final class FunctionInstrumenter {
             int height = st.height();
             List<Instruction> before = body.subList(start, i);
             long fuelCost = abi.fuel() == null ? -1 : abi.fuel().cost(x);
-            if (fuelCost >= 0 && before.isEmpty() && held.isEmpty()) {
+            if (fuelCost >= 0 && height == base) {
+                // A check with nothing on the stack: at a body's start, or on an unrolled loop's back
+                // edge, where the run before it consumes whatever earlier results were held.
+                if (!before.isEmpty()) {
+                    if (!normalOnly) {
+                        labels.enterSynthetic();
+                    }
+                    List<Instruction> run = new ArrayList<>();
+                    pushLocals(run, held);
+                    run.addAll(labels.copy(before));
+                    if (normalOnly) {
+                        out.addAll(run);
+                    } else {
+                        labels.exitSynthetic();
+                        isNormal(out);
+                        out.add(ifThen(run));
+                    }
+                }
+                held = List.of();
                 emitFuelCheck(out, (SimpleInstruction) x, fuelCost, range);
                 start = i + 1;
                 continue;

@@ -55,9 +55,88 @@ class FuelMeteringTest {
         assertThat(report.instrumented()).extracting(AsyncifyReport.InstrumentedFunction::index)
                 .doesNotContain(m.importedFunctionCount()); // $leaf (the fuel import came first)
 
-        long perIterationSmallLeaf = (fuelUsed(module(1), 20) - fuelUsed(module(1), 10)) / 10;
-        long perIterationBigLeaf = (fuelUsed(module(51), 20) - fuelUsed(module(51), 10)) / 10;
+        // The loop is unrolled: its check charges UNROLL iterations at once, so count whole checks.
+        int n = 10 * FuelMetering.UNROLL;
+        long perIterationSmallLeaf = (fuelUsed(module(1), 2 * n) - fuelUsed(module(1), n)) / n;
+        long perIterationBigLeaf = (fuelUsed(module(51), 2 * n) - fuelUsed(module(51), n)) / n;
         assertThat(perIterationBigLeaf - perIterationSmallLeaf).isEqualTo(50);
+    }
+
+    /** A loop leaving from the middle of its body (at i == 7) or at its condition (i == n). */
+    private static final String EARLY_EXIT = "(module (func (export \"run\") (param $n i32) (result i32)"
+            + " (local $i i32) (local $acc i32)"
+            + " (block $out (loop $l"
+            + "   (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))"
+            + "   (br_if $out (i32.eq (local.get $i) (i32.const 7)))"
+            + "   (local.set $i (i32.add (local.get $i) (i32.const 1)))"
+            + "   (br_if $l (i32.lt_s (local.get $i) (local.get $n)))))"
+            + " (local.get $acc)))";
+
+    @Test
+    void unrolledLoopsExitWhereTheOriginalDoesEvenWhenPreemptedAtEveryCheck() {
+        byte[] original = Wat2Wasm.parse(EARLY_EXIT);
+        byte[] wasm = Asyncify.transform(original, metered());
+        for (long quantum : new long[] {1, 5, 1000}) {
+            for (int n = 0; n <= 12; n++) { // every exit position modulo UNROLL, both exits
+                long expected = Instance.builder(Parser.parse(original)).build().export("run").apply(n)[0];
+                SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.always());
+                var fuel = driver.fuelImport(quantum);
+                Instance instance = Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder()
+                        .addFunction(driver.fuelExhausted()).addGlobal(driver.stateImport()).addGlobal(fuel)
+                        .build()).build();
+                assertThat(driver.call(instance.export("run"), n)[0]).as("n=%d quantum=%d", n, quantum)
+                        .isEqualTo(expected);
+                if (quantum == 1) {
+                    assertThat(driver.preemptions()).as("n=%d", n).isPositive();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aGuestWithFuelLeftIsNeverPreempted() {
+        // Regression: an unrolled loop whose body uses the result of an instrumented call before its
+        // back-edge check got that check as an unconditional call of fuel_exhausted.
+        String wat = "(module"
+                + " (func $count (param $k i32) (result i32) (local $j i32)"
+                + "   (loop $c (local.set $j (i32.add (local.get $j) (i32.const 1)))"
+                + "     (br_if $c (i32.lt_s (local.get $j) (local.get $k))))"
+                + "   (local.get $j))"
+                + " (func (export \"run\") (param $n i32) (result i32) (local $acc i32)"
+                + "   (loop $l"
+                + "     (local.set $acc (i32.add (local.get $acc) (call $count (local.get $n))))"
+                + "     (local.set $n (i32.sub (local.get $n) (i32.const 1)))"
+                + "     (br_if $l (local.get $n)))"
+                + "   (local.get $acc)))";
+        byte[] wasm = Asyncify.transform(Wat2Wasm.parse(wat), metered());
+        SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.always());
+        var fuel = driver.fuelImport(1L << 40);
+        Instance instance = Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder()
+                .addFunction(driver.fuelExhausted()).addGlobal(driver.stateImport()).addGlobal(fuel)
+                .build()).build();
+        assertThat(driver.call(instance.export("run"), 10)[0]).isEqualTo(55);
+        assertThat(driver.preemptions()).isZero();
+    }
+
+    @Test
+    void aLoopWithParamsIsChargedOncePerIteration() {
+        // Its check takes the general form (the params are pending on the stack): charged once all the same.
+        String wat = "(module (func (export \"run\") (param $n i32) (result i32)"
+                + " (i32.const 0)"
+                + " (loop $l (param i32) (result i32)"
+                + "   (i32.add (i32.const 1))"
+                + "   (local.set $n (i32.sub (local.get $n) (i32.const 1)))"
+                + "   (br_if $l (local.get $n)))))";
+        // 8 instructions in the body, plus 1: what every check charges for its own run.
+        assertThat((fuelUsed(wat, 20) - fuelUsed(wat, 10)) / 10).isEqualTo(9);
+    }
+
+    @Test
+    void smallLoopsAreChargedOncePerUnrolledRound() {
+        // n = 6 (no early exit): two checks of UNROLL iterations each, so 1..UNROLL iterations cost alike.
+        long one = fuelUsed(EARLY_EXIT, 1);
+        assertThat(fuelUsed(EARLY_EXIT, FuelMetering.UNROLL)).isEqualTo(one);
+        assertThat(fuelUsed(EARLY_EXIT, FuelMetering.UNROLL + 1)).isGreaterThan(one);
     }
 
     @Test
