@@ -10,6 +10,7 @@ import io.asyncify4j.wasm.ir.StructuredInstruction;
 import io.asyncify4j.wasm.model.Function;
 import io.asyncify4j.wasm.model.ModuleModel;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.ListIterator;
@@ -24,7 +25,9 @@ import static io.asyncify4j.asyncify.Emit.op;
  * loops: they run a bounded number of instructions, charged to their callers). Each check charges the
  * static cost of the code that runs until the next check: at a function entry, the instructions of
  * the body outside loops; at a loop header, the instructions of the loop body outside nested loops
- * (each instruction costs 1; a call of a leaf costs the leaf's instructions too). Every path between two checks is covered, so a guest cannot run unmetered: loops closed by
+ * (each instruction costs 1; a call of a leaf costs the leaf's instructions too). Small innermost
+ * loops are unrolled and checked on their back edge instead (see {@link #unrollLoops}). Every path
+ * between two checks is covered, so a guest cannot run unmetered: loops closed by
  * {@code br_if} or {@code br_table}, recursion and tail calls all pass a check. Charges are static, so
  * the same module and input exhaust the same amount of fuel at the same points.
  *
@@ -37,8 +40,8 @@ final class FuelMetering {
     private final int fuelGlobal;
     private final int exhausted;
     private final Map<Instruction, Long> costs = new IdentityHashMap<>();
-    /** Cost of each leaf function (no calls, no loops), charged at its call sites instead of its entry. */
-    private final Map<Integer, Long> leafCosts = new java.util.HashMap<>();
+    /** Functions without an entry check, and the cost of one run outside loops, charged at call sites. */
+    private final Map<Integer, Long> callSiteCosts = new java.util.HashMap<>();
     /** Unrolled loops: checked at their back edge, their first round charged by the enclosing check. */
     private final java.util.Set<Instruction> unrolledLoops =
             java.util.Collections.newSetFromMap(new IdentityHashMap<>());
@@ -48,26 +51,42 @@ final class FuelMetering {
         this.exhausted = exhausted;
     }
 
-    /** Places check markers in every defined function of {@code m} but the leaves. */
+    /** Largest cost of one run of a function (outside its loops) that its call sites are charged. */
+    static final long MAX_CALL_SITE_COST = 10_000;
+
+    /**
+     * Places check markers in the defined functions of {@code m}: at loop headers (or back edges), and
+     * at the entry of the functions that a run can enter again and again without passing a loop
+     * header: those on a cycle of direct calls, the ones reachable indirectly or from the host
+     * (address-taken, exported, the start function). Any other function runs once per call site, so
+     * its call sites are charged for its code outside loops instead, as for leaves (no calls, no
+     * loops), which then need no instrumentation at all.
+     */
     static FuelMetering apply(ModuleModel m, int fuelGlobal, int exhaustedImport) {
         FuelMetering meter = new FuelMetering(fuelGlobal, exhaustedImport);
-        int imported = m.importedFunctionCount();
-        // Leaves (no calls, no loops) run a bounded number of instructions: they need no check, and
-        // their callers are charged for them, so they stay uninstrumented and cheap to call.
-        for (int i = 0; i < m.functions().size(); i++) {
-            List<Instruction> body = m.functions().get(i).body();
-            if (isLeaf(body)) {
-                meter.leafCosts.put(imported + i, meter.costOutsideLoops(body));
+        CallGraph graph = new CallGraph(m);
+        BitSet reentrant = graph.onCycles();
+        reentrant.or(StateAnalysis.referencedFunctions(m));
+        for (io.asyncify4j.wasm.model.Export e : m.exports()) {
+            if (e.kind() == io.asyncify4j.wasm.model.ExternalKind.FUNCTION) {
+                reentrant.set(e.index());
             }
         }
-        for (int i = 0; i < m.functions().size(); i++) {
-            if (meter.leafCosts.containsKey(imported + i)) {
-                continue;
-            }
-            List<Instruction> body = m.functions().get(i).body();
+        if (m.startFunction() >= 0) {
+            reentrant.set(m.startFunction());
+        }
+        // Callees first, so a call site's charge is known when its caller is metered.
+        for (int f : graph.calleesFirst()) {
+            List<Instruction> body = m.definedFunction(f).body();
+            boolean leaf = isLeaf(body);
             meter.unrollLoops(body);
             meter.meterLoops(body);
-            body.add(0, meter.marker(meter.costOutsideLoops(body)));
+            long cost = meter.costOutsideLoops(body);
+            if (leaf || (!reentrant.get(f) && cost <= MAX_CALL_SITE_COST)) {
+                meter.callSiteCosts.put(f, cost);
+            } else {
+                body.add(0, meter.marker(cost));
+            }
         }
         return meter;
     }
@@ -353,8 +372,8 @@ final class FuelMetering {
         long n = 1;
         for (Instruction in : body) {
             n++;
-            if (in.opcode() == Opcode.CALL) {
-                n += leafCosts.getOrDefault(((SimpleInstruction) in).index(), 0L);
+            if (in.opcode() == Opcode.CALL || in.opcode() == Opcode.RETURN_CALL) {
+                n += callSiteCosts.getOrDefault(((SimpleInstruction) in).index(), 0L);
             }
             if (in instanceof StructuredInstruction st && (st.opcode() != Opcode.LOOP || unrolledLoops.contains(st))) {
                 n += costOutsideLoops(st.body()) - 1;

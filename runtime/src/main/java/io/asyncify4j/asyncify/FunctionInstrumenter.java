@@ -453,11 +453,15 @@ final class FunctionInstrumenter {
                 continue;
             }
             List<Integer> spilled;
+            boolean inputsOnStack = false;
             // A block's entry locals are written again (with garbage) when a rewind re-enters the block,
             // so values must be copied out of them, under the guard, before they are held across X.
             if (before.isEmpty() && (held != entry || entry.isEmpty())) {
                 spilled = held;
             } else {
+                // The running copy leaves X's inputs on the stack when nothing lies below them and no
+                // frame needs them (the guarded copy sets its own locals before it reads them).
+                inputsOnStack = normalOnly && height - base == inputCount(x) && !inputsSaved(x, st);
                 List<ValType> types = new ArrayList<>();
                 for (int h = base; h < height; h++) {
                     ValType t = st.stack()[h];
@@ -471,7 +475,9 @@ final class FunctionInstrumenter {
                 if (normalOnly) {
                     pushLocals(out, held);
                     out.addAll(labels.copy(before));
-                    popInto(out, spilled);
+                    if (!inputsOnStack) {
+                        popInto(out, spilled);
+                    }
                 } else {
                     List<Instruction> guarded = new ArrayList<>();
                     pushLocals(guarded, held);
@@ -503,7 +509,9 @@ final class FunctionInstrumenter {
             List<Integer> results = resultLocals.computeIfAbsent(x, k -> newLocals(resultTypes));
 
             if (normalOnly) {
-                pushLocals(out, inputLocals);
+                if (!inputsOnStack) {
+                    pushLocals(out, inputLocals);
+                }
                 emitUnwindable(out, x, range);
                 popInto(out, results);
             } else if (splittable(x)) {
@@ -566,6 +574,25 @@ final class FunctionInstrumenter {
         labels.exitSynthetic();
         slow.add(ifThen(callAndCheck));
         out.add(ifThen(slow));
+    }
+
+    /**
+     * Whether X's inputs must go through their locals in the running copy too: the callee of an
+     * indirect call and non-nullable references are kept in frames (a rewind calls the same callee
+     * again; X re-asserts the reference), and v128 values, because Chicory 1.7.5 swaps a v128's halves
+     * through a local, so both copies must pass them the same way.
+     */
+    private boolean inputsSaved(Instruction x, StackState st) {
+        if (x.opcode() == Opcode.CALL_INDIRECT || x.opcode() == Opcode.CALL_REF) {
+            return true;
+        }
+        for (int h = st.height() - inputCount(x); h < st.height(); h++) {
+            ValType t = st.stack()[h];
+            if ((t.isRef() && !t.nullable()) || t.equals(ValType.V128)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private int inputCount(Instruction x) {

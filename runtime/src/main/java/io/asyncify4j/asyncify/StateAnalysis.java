@@ -276,6 +276,23 @@ final class StateAnalysis {
 
     private void computeIndirectCandidates() {
         BitSet taken = addressTaken;
+        taken.or(referencedFunctions(m));
+        if (tableSharedWithHost()) {
+            for (int f = 0; f < importedFunctions; f++) {
+                taken.set(f);
+            }
+            m.exports().stream().filter(e -> e.kind() == ExternalKind.FUNCTION).forEach(e -> taken.set(e.index()));
+        }
+        for (int f = taken.nextSetBit(0); f >= 0; f = taken.nextSetBit(f + 1)) {
+            if (f < m.functionCount()) {
+                indirectCandidates.computeIfAbsent(m.functionType(f), k -> new ArrayList<>()).add(f);
+            }
+        }
+    }
+
+    /** Functions in an element segment or named by {@code ref.func} anywhere in the module. */
+    static BitSet referencedFunctions(ModuleModel m) {
+        BitSet taken = new BitSet();
         for (ElementSegment e : m.elements()) {
             if (e.functionIndices() != null) {
                 e.functionIndices().forEach(taken::set);
@@ -310,17 +327,7 @@ final class StateAnalysis {
                 });
             }
         }
-        if (tableSharedWithHost()) {
-            for (int f = 0; f < importedFunctions; f++) {
-                taken.set(f);
-            }
-            m.exports().stream().filter(e -> e.kind() == ExternalKind.FUNCTION).forEach(e -> taken.set(e.index()));
-        }
-        for (int f = taken.nextSetBit(0); f >= 0; f = taken.nextSetBit(f + 1)) {
-            if (f < m.functionCount()) {
-                indirectCandidates.computeIfAbsent(m.functionType(f), k -> new ArrayList<>()).add(f);
-            }
-        }
+        return taken;
     }
 
     /** Whether an indirect call of type {@code t} may unwind. */

@@ -140,6 +140,36 @@ class FuelMeteringTest {
     }
 
     @Test
+    void functionsOutsideCallCyclesAreChargedAtTheirCallSites() {
+        // $mid calls a leaf and is neither recursive, exported nor address-taken: no entry check, so
+        // not instrumented; the loop pays for it. $rec calls itself: it keeps its entry check.
+        String wat = "(module"
+                + " (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))"
+                + " (func $mid (param i32) (result i32) (call $leaf (call $leaf (local.get 0))))"
+                + " (func $rec (param i32) (result i32)"
+                + "   (if (result i32) (local.get 0) (then (call $rec (i32.sub (local.get 0) (i32.const 1))))"
+                + "     (else (i32.const 0))))"
+                + " (func (export \"run\") (param $n i32) (result i32) (local $acc i32)"
+                + "   (loop $l"
+                + "     (local.set $acc (call $mid (local.get $acc)))"
+                + "     (local.set $n (i32.sub (local.get $n) (i32.const 1)))"
+                + "     (br_if $l (local.get $n)))"
+                + "   (i32.add (local.get $acc) (call $rec (i32.const 3)))))";
+        ModuleModel m = WasmCodec.decode(Wat2Wasm.parse(wat));
+        AsyncifyReport report = Asyncify.transform(m, metered());
+        int first = m.importedFunctionCount(); // the fuel import came first
+        assertThat(report.instrumented()).extracting(AsyncifyReport.InstrumentedFunction::index)
+                .doesNotContain(first, first + 1).contains(first + 2);
+        // The loop is unrolled; per round of UNROLL iterations its back-edge check charges, for each
+        // copy, the body (8 instructions), the negated condition and the exit (2), $mid (3, +1) and two
+        // runs of $leaf (3, +1 each); then the check and the back branch (2), +1.
+        int rounds = 10;
+        int n = rounds * FuelMetering.UNROLL;
+        long perRound = (fuelUsed(wat, 2 * n) - fuelUsed(wat, n)) / rounds;
+        assertThat(perRound).isEqualTo(FuelMetering.UNROLL * (8 + 2 + 4 + 2 * 4) + 3);
+    }
+
+    @Test
     void chargesAreDeterministic() {
         assertThat(fuelUsed(module(11), 1000)).isEqualTo(fuelUsed(module(11), 1000)).isPositive();
     }
