@@ -68,6 +68,13 @@ public final class AsyncInstance implements AutoCloseable {
     private final AsyncifyController controller;
     private final ModuleModel transformed;
     private final Executor executor;
+    /**
+     * Whether a slice's end suspends the call so other work on the executor can run: on a shared
+     * executor (a Scheduler's workers, or any given one). The default executor gives every task a
+     * thread of its own, so nothing waits there: the end of a slice only checks budget, deadline and
+     * cancellation, and the call runs on.
+     */
+    private final boolean yieldsAtQuantum;
     private final long maxStackBytes;
     private final boolean interleavingAllowed;
     private final Object lock = new Object();
@@ -94,6 +101,7 @@ public final class AsyncInstance implements AutoCloseable {
 
     private AsyncInstance(Builder b) {
         this.executor = b.executor != null ? b.executor : GuestThreads.defaultExecutor();
+        this.yieldsAtQuantum = b.executor != null;
         this.maxStackBytes = b.maxAsyncifyStackBytes;
         this.listener = b.listener;
         this.quantum = b.quantum;
@@ -395,6 +403,9 @@ public final class AsyncInstance implements AutoCloseable {
                 }
                 listener.suspended(c.export, c.pendingImport);
                 pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
+                if (c.pendingImport.endsWith(AsyncifyAbi.FUEL_EXHAUSTED_IMPORT)) {
+                    pending.complete(null); // preempted: its turn comes again after the queued work
+                }
             } else {
                 c.result.complete(r == null ? new long[0] : r);
             }
@@ -439,9 +450,12 @@ public final class AsyncInstance implements AutoCloseable {
             throw deadline != null ? new DeadlineExceededException(c.export, deadline)
                     : new java.util.concurrent.CancellationException("call to '" + c.export + "' was abandoned");
         }
-        CompletableFuture<long[]> turn = new CompletableFuture<>();
-        executor.execute(() -> turn.complete(null));
-        return turn;
+        if (!yieldsAtQuantum) {
+            chargeFuel(c); // and a new quantum
+            return CompletableFuture.completedFuture(null);
+        }
+        // Completed by run() once the call has unwound, which requeues it behind the waiting work.
+        return new CompletableFuture<>();
     }
 
     private void resumeAfter(Coroutine c, long[] value, Throwable failure) {
@@ -577,8 +591,11 @@ public final class AsyncInstance implements AutoCloseable {
 
         /**
          * Meters the guest: every call runs in slices of {@code quantum} fuel units (about one unit per
-         * instruction) and is preempted at the end of each, letting other work on the executor run
-         * before it resumes. Preemption never loses state: the call just continues later.
+         * instruction). On a shared executor ({@link #withExecutor}, or a {@link Scheduler}) a call is
+         * preempted at the end of each slice, letting other work on the executor run before it resumes;
+         * preemption never loses state: the call just continues later. On the default executor, where
+         * every call has a thread of its own, the end of a slice only enforces the fuel budget, the
+         * deadline and cancellation.
          */
         public Builder withFuelQuantum(long quantum) {
             if (quantum <= 0) {

@@ -41,6 +41,20 @@ class SchedulerTest {
             """;
 
     @Test
+    void onTheDefaultExecutorSlicesEndWithoutSuspendingAndTheBudgetStillHolds() throws Exception {
+        // Every call has a thread of its own there: pausing at a slice's end would only cost time.
+        try (AsyncInstance spinner = AsyncInstance.builderFromWat(SPIN).withFuelQuantum(1_000)
+                .withFuelBudget(2_000_000).build()) {
+            assertThatThrownBy(() -> spinner.call("spin").get(60, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(FuelExhaustedException.class);
+            GuestMetrics m = spinner.metrics();
+            assertThat(m.preemptions()).isZero();
+            assertThat(m.slices()).isEqualTo(1);
+            assertThat(m.fuelUsed()).isBetween(2_000_000L, 2_010_000L);
+        }
+    }
+
+    @Test
     void infiniteBrIfLoopIsPreemptedNeverStarvesOthersAndIsTerminatedAtItsBudget() throws Exception {
         try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {
             AsyncInstance spinner = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withFuelBudget(2_000_000)).build();

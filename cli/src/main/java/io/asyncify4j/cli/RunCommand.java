@@ -58,7 +58,9 @@ final class RunCommand implements Callable<Integer> {
     Long fuel;
 
     @Option(names = "--slice", paramLabel = "N",
-            description = "Fuel per time slice: the guest is preempted (paused and resumed) every N units (default 100000 with --fuel).")
+            description = "Fuel per time slice: the budget, deadline and cancellation are checked every N units "
+                    + "(default 100000 with --fuel). A lone guest is not paused between its slices; guests sharing "
+                    + "workers (the Scheduler API) are.")
     Long slice;
 
     @Option(names = {"-v", "--verbose"}, description = "Debug logs and stack traces.")

@@ -254,38 +254,44 @@ public final class HostBenchmarks {
         }
     }
 
-    /** Fuel metering overhead on a WASI workload, interpreter: metered (default quantum) vs plain, same run. */
+    /**
+     * Fuel metering overhead on a WASI workload, interpreter, same run: plain; metered with the default
+     * quantum on the default executor (slices end without suspending: the instrumentation's cost); and
+     * metered on a one-worker {@link Scheduler}, preempted (unwound, requeued, rewound) at every quantum.
+     */
     public void fuelOverhead(java.nio.file.Path workload, int iterations) throws Exception {
         byte[] wasm = java.nio.file.Files.readAllBytes(workload);
-        long[] plain = new long[iterations];
-        long[] metered = new long[iterations];
-        String plainOut = null;
-        String meteredOut = null;
-        for (int i = -1; i < iterations; i++) { // iteration -1 warms up
-            var buffer = new java.io.ByteArrayOutputStream();
-            long t0 = System.nanoTime();
-            runPlain(wasm, buffer);
-            long t1 = System.nanoTime();
-            plainOut = buffer.toString();
-            buffer = new java.io.ByteArrayOutputStream();
-            long t2 = System.nanoTime();
-            runMetered(wasm, buffer);
-            long t3 = System.nanoTime();
-            meteredOut = buffer.toString();
-            if (i >= 0) {
-                plain[i] = t1 - t0;
-                metered[i] = t3 - t2;
+        long[][] times = new long[3][iterations];
+        String[] outputs = new String[3];
+        long preemptions = 0;
+        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(100_000).build()) {
+            for (int i = -1; i < iterations; i++) { // iteration -1 warms up
+                for (int v = 0; v < 3; v++) {
+                    var buffer = new java.io.ByteArrayOutputStream();
+                    long t0 = System.nanoTime();
+                    if (v == 0) {
+                        runPlain(wasm, buffer);
+                    } else {
+                        preemptions = runMetered(wasm, buffer, v == 2 ? scheduler : null);
+                    }
+                    if (i >= 0) {
+                        times[v][i] = System.nanoTime() - t0;
+                    }
+                    outputs[v] = buffer.toString();
+                }
             }
         }
-        if (!plainOut.equals(meteredOut)) {
+        if (!outputs[0].equals(outputs[1]) || !outputs[0].equals(outputs[2])) {
             throw new IllegalStateException("metered output differs from plain for " + workload);
         }
-        Arrays.sort(plain);
-        Arrays.sort(metered);
-        double p = plain[iterations / 2] / 1e6;
-        double m = metered[iterations / 2] / 1e6;
-        out.printf(Locale.ROOT, "%-16s plain %9.1f ms   metered %9.1f ms   ratio %.2fx%n",
-                workload.getFileName(), p, m, m / p);
+        double[] median = new double[3];
+        for (int v = 0; v < 3; v++) {
+            Arrays.sort(times[v]);
+            median[v] = times[v][iterations / 2] / 1e6;
+        }
+        out.printf(Locale.ROOT, "%-16s plain %8.1f ms   metered %8.1f ms (%.2fx)   metered, preempted %,d times %8.1f ms (%.2fx)%n",
+                workload.getFileName(), median[0], median[1], median[1] / median[0], preemptions, median[2],
+                median[2] / median[0]);
     }
 
     private static com.dylibso.chicory.wasi.WasiOptions wasiTo(java.io.OutputStream stdout) {
@@ -310,9 +316,11 @@ public final class HostBenchmarks {
         }
     }
 
-    private static void runMetered(byte[] wasm, java.io.OutputStream stdout) throws Exception {
-        try (AsyncInstance guest = AsyncInstance.builder(wasm).withWasi(wasiTo(stdout)).withHostFunction(tick())
-                .withFuelQuantum(100_000).build()) {
+    /** Runs {@code _start} metered (on {@code scheduler} when given); returns the preemptions. */
+    private static long runMetered(byte[] wasm, java.io.OutputStream stdout, Scheduler scheduler) throws Exception {
+        AsyncInstance.Builder builder = AsyncInstance.builder(wasm).withWasi(wasiTo(stdout)).withHostFunction(tick());
+        builder = scheduler != null ? scheduler.guest(builder) : builder.withFuelQuantum(100_000);
+        try (AsyncInstance guest = builder.build()) {
             try {
                 guest.call("_start").get();
             } catch (java.util.concurrent.ExecutionException e) {
@@ -320,6 +328,7 @@ public final class HostBenchmarks {
                     throw e;
                 }
             }
+            return guest.metrics().preemptions();
         }
     }
 }
