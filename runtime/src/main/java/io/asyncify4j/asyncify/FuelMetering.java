@@ -365,8 +365,9 @@ final class FuelMetering {
     }
 
     /**
-     * Instructions of {@code body} (nested blocks included) not inside a nested loop, plus the cost of
-     * the leaf functions it calls and the first round of the unrolled loops it holds; at least 1.
+     * An upper bound on the instructions one run of {@code body} executes outside nested loops: nested
+     * blocks included, the dearer arm of an {@code if}, plus the cost of the functions it calls that have
+     * no entry check and the first round of the unrolled loops it holds; at least 1.
      */
     long costOutsideLoops(List<Instruction> body) {
         long n = 1;
@@ -376,10 +377,11 @@ final class FuelMetering {
                 n += callSiteCosts.getOrDefault(((SimpleInstruction) in).index(), 0L);
             }
             if (in instanceof StructuredInstruction st && (st.opcode() != Opcode.LOOP || unrolledLoops.contains(st))) {
-                n += costOutsideLoops(st.body()) - 1;
+                long inner = costOutsideLoops(st.body()) - 1;
                 if (st instanceof IfInstruction i) {
-                    n += costOutsideLoops(i.elseBody()) - 1;
+                    inner = Math.max(inner, costOutsideLoops(i.elseBody()) - 1); // one arm runs
                 }
+                n += inner;
             }
         }
         return n;
