@@ -54,7 +54,7 @@ final class RunCommand implements Callable<Integer> {
     boolean compiler;
 
     @Option(names = "--fuel", paramLabel = "N",
-            description = "Total fuel budget (about one unit per wasm instruction); the run stops with exit code 3 when it is used up.")
+            description = "Total fuel budget (at least one unit per wasm instruction run, often several: a static, deterministic upper bound); the run stops with exit code 3 when it is used up.")
     Long fuel;
 
     @Option(names = "--slice", paramLabel = "N",
