@@ -433,19 +433,7 @@ final class FunctionInstrumenter {
                 // A check with nothing on the stack: at a body's start, or on an unrolled loop's back
                 // edge, where the run before it consumes whatever earlier results were held.
                 if (!before.isEmpty()) {
-                    if (!normalOnly) {
-                        labels.enterSynthetic();
-                    }
-                    List<Instruction> run = new ArrayList<>();
-                    pushLocals(run, held);
-                    run.addAll(labels.copy(before));
-                    if (normalOnly) {
-                        out.addAll(run);
-                    } else {
-                        labels.exitSynthetic();
-                        isNormal(out);
-                        out.add(ifThen(run));
-                    }
+                    emitRun(out, held, before, List.of());
                 }
                 held = List.of();
                 emitFuelCheck(out, (SimpleInstruction) x, fuelCost, range);
@@ -472,22 +460,7 @@ final class FunctionInstrumenter {
                     types.add(t);
                 }
                 spilled = spillLocals.computeIfAbsent(x, k -> newLocals(types));
-                if (normalOnly) {
-                    pushLocals(out, held);
-                    out.addAll(labels.copy(before));
-                    if (!inputsOnStack) {
-                        popInto(out, spilled);
-                    }
-                } else {
-                    List<Instruction> guarded = new ArrayList<>();
-                    pushLocals(guarded, held);
-                    labels.enterSynthetic();
-                    guarded.addAll(labels.copy(before));
-                    labels.exitSynthetic();
-                    popInto(guarded, spilled);
-                    isNormal(out);
-                    out.add(ifThen(guarded));
-                }
+                emitRun(out, held, before, inputsOnStack ? List.of() : spilled);
             }
             int inputs = inputCount(x);
             List<Integer> pending = spilled.subList(0, spilled.size() - inputs);
@@ -538,6 +511,27 @@ final class FunctionInstrumenter {
         pushLocals(out, held);
         out.addAll(labels.copy(body.subList(start, body.size())));
         return out;
+    }
+
+    /**
+     * The run of code before an unwindable instruction: the held values pushed, the run, its stack
+     * popped into {@code into}; guarded by {@code if (state == normal)} in the resuming copy.
+     */
+    private void emitRun(List<Instruction> out, List<Integer> held, List<Instruction> before, List<Integer> into) {
+        if (!normalOnly) {
+            labels.enterSynthetic();
+        }
+        List<Instruction> run = new ArrayList<>();
+        pushLocals(run, held);
+        run.addAll(labels.copy(before));
+        popInto(run, into);
+        if (normalOnly) {
+            out.addAll(run);
+        } else {
+            labels.exitSynthetic();
+            isNormal(out);
+            out.add(ifThen(run));
+        }
     }
 
     /**
@@ -641,24 +635,17 @@ final class FunctionInstrumenter {
         }
         StructuredInstruction st = (StructuredInstruction) x;
         List<ValType> params = blockParams(st.blockType());
-        if (st instanceof IfInstruction i && normalOnly) {
-            labels.enterOriginal();
-            List<Instruction> thenArm = arm(i.thenBody(), params);
-            List<Instruction> elseArm = arm(i.elseBody(), params);
-            labels.exitOriginal();
-            out.add(new IfInstruction(st.blockType(), thenArm, elseArm));
-            return;
-        }
         if (st instanceof IfInstruction i) {
-            // Normally the condition decides; while rewinding, the arm holding the saved call index.
-            int[] thenRange = {range[0], range[2] - 1};
-            if (range[2] > range[0]) {
-                callIndexIn(out, thenRange[0], thenRange[1]);
-            } else {
-                out.add(i32(0));
+            if (!normalOnly) {
+                // Normally the condition decides; while rewinding, the arm holding the saved call index.
+                if (range[2] > range[0]) {
+                    callIndexIn(out, range[0], range[2] - 1);
+                } else {
+                    out.add(i32(0));
+                }
+                isNormal(out);
+                out.add(op(Opcode.SELECT));
             }
-            isNormal(out);
-            out.add(op(Opcode.SELECT));
             labels.enterOriginal();
             List<Instruction> thenArm = arm(i.thenBody(), params);
             List<Instruction> elseArm = arm(i.elseBody(), params);

@@ -132,6 +132,21 @@ class FuelMeteringTest {
     }
 
     @Test
+    void anIfIsChargedItsDearerArm() {
+        String wat = "(module (func (export \"run\") (param $n i32)"
+                + " (loop $l"
+                + "   (if (local.get $n) (then (nop) (nop) (nop)) (else (nop)))"
+                + "   (local.set $n (i32.sub (local.get $n) (i32.const 1)))"
+                + "   (br_if $l (local.get $n)))))";
+        int rounds = 10;
+        int n = rounds * FuelMetering.UNROLL;
+        long perRound = (fuelUsed(wat, 2 * n) - fuelUsed(wat, n)) / rounds;
+        // Per copy: local.get, if (+3 for its then-arm, not +4 for both), the decrement (4), the
+        // condition, its negation and the exit (3); then the check and the back branch (2), +1.
+        assertThat(perRound).isEqualTo(FuelMetering.UNROLL * (1 + 1 + 3 + 4 + 3) + 3);
+    }
+
+    @Test
     void smallLoopsAreChargedOncePerUnrolledRound() {
         // n = 6 (no early exit): two checks of UNROLL iterations each, so 1..UNROLL iterations cost alike.
         long one = fuelUsed(EARLY_EXIT, 1);
