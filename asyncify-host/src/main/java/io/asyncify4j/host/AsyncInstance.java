@@ -425,6 +425,16 @@ public final class AsyncInstance implements AutoCloseable {
         }
     }
 
+    /**
+     * A rewind passes the fuel checks on its way back to the resume point again, charging for code it
+     * skips; the slice starts at the resume point with its whole quantum instead (still deterministic).
+     */
+    private void forgiveRewindCharges() {
+        if (quantum > 0) {
+            fuel.setValue(quantum);
+        }
+    }
+
     /** Charges the fuel this run segment used (a metered guest restarts each segment with a full quantum). */
     private void chargeFuel(Coroutine c) {
         if (quantum > 0) {
@@ -488,6 +498,7 @@ public final class AsyncInstance implements AutoCloseable {
         }
         if (controller.state() == AsyncifyAbi.STATE_REWINDING) {
             controller.stopRewind();
+            forgiveRewindCharges();
             long[] value = c.resumeValue;
             c.resumeValue = null;
             listener.resumed(c.export, imp.module() + "." + imp.name());

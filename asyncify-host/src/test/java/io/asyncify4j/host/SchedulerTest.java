@@ -54,6 +54,40 @@ class SchedulerTest {
         }
     }
 
+    /** Sums 0..n-1 in a loop at the bottom of 30 recursive calls: a rewind passes 31 entry checks. */
+    private static final String DEEP_SUM = """
+            (module
+              (func $down (param $d i32) (param $n i32) (result i32) (local $i i32) (local $acc i32)
+                (if (result i32) (local.get $d)
+                  (then (i32.add (call $down (i32.sub (local.get $d) (i32.const 1)) (local.get $n)) (i32.const 1)))
+                  (else
+                    (loop $l
+                      (local.set $acc (i32.add (local.get $acc) (local.get $i)))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+                    (local.get $acc))))
+              (func (export "run") (param $n i32) (result i32) (call $down (i32.const 30) (local.get $n))))
+            """;
+
+    @Test
+    void preemptionsCostNoFuel() throws Exception {
+        // Each rewind passes the checks on its way back to the resume point again; they charge nothing
+        // then, so a call uses the same fuel however often it is preempted.
+        long unpreempted;
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(DEEP_SUM).withFuelQuantum(1_000).build()) {
+            assertThat(guest.call("run", 100_000).get(60, TimeUnit.SECONDS)).containsExactly(704_982_734);
+            assertThat(guest.metrics().preemptions()).isZero();
+            unpreempted = guest.metrics().fuelUsed();
+        }
+        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {
+            AsyncInstance guest = scheduler.guest(AsyncInstance.builderFromWat(DEEP_SUM)).build();
+            assertThat(guest.call("run", 100_000).get(60, TimeUnit.SECONDS)).containsExactly(704_982_734);
+            GuestMetrics m = guest.metrics();
+            assertThat(m.preemptions()).isGreaterThan(100);
+            assertThat(m.fuelUsed()).isEqualTo(unpreempted);
+        }
+    }
+
     @Test
     void infiniteBrIfLoopIsPreemptedNeverStarvesOthersAndIsTerminatedAtItsBudget() throws Exception {
         try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {

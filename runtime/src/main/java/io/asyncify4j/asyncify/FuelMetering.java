@@ -21,15 +21,17 @@ import static io.asyncify4j.asyncify.Emit.globalSet;
 import static io.asyncify4j.asyncify.Emit.op;
 
 /**
- * Places fuel checks at every function entry and loop header, except in leaf functions (no calls, no
+ * Places fuel checks at function entries and loop headers, except in leaf functions (no calls, no
  * loops: they run a bounded number of instructions, charged to their callers). Each check charges the
  * static cost of the code that runs until the next check: at a function entry, the instructions of
  * the body outside loops; at a loop header, the instructions of the loop body outside nested loops
- * (each instruction costs 1; a call of a leaf costs the leaf's instructions too). Small innermost
- * loops are unrolled and checked on their back edge instead (see {@link #unrollLoops}). Every path
- * between two checks is covered, so a guest cannot run unmetered: loops closed by
- * {@code br_if} or {@code br_table}, recursion and tail calls all pass a check. Charges are static, so
- * the same module and input exhaust the same amount of fuel at the same points.
+ * (each instruction costs 1; a call of a function without an entry check costs that function's
+ * instructions too). Loops of the common {@code loop ... br_if 0} shape are unrolled and checked on
+ * their back edge instead (see {@link #unrollLoops}); code that a branch may skip is charged where it
+ * starts (see {@link #placeCharges}). Every path between two checks is covered, so a guest cannot run
+ * unmetered: loops closed by {@code br_if} or {@code br_table}, recursion and tail calls all pass a
+ * check. Charges are static, so the same module and input exhaust the same amount of fuel at the same
+ * points, and never below the instructions run.
  *
  * <p>A check is first placed as a bare call of the exhausted import (a <em>marker</em>) with its cost
  * on the side: the instrumenter emits a cheap combined check for markers in instrumented functions
@@ -42,11 +44,19 @@ final class FuelMetering {
     private final Map<Instruction, Long> costs = new IdentityHashMap<>();
     /** Functions without an entry check, and the cost of one run outside loops, charged at call sites. */
     private final Map<Integer, Long> callSiteCosts = new java.util.HashMap<>();
-    /** Unrolled loops: checked at their back edge, their first round charged by the enclosing check. */
-    private final java.util.Set<Instruction> unrolledLoops =
+    /**
+     * Unrolled loops (checked at their back edge, their first round charged by the enclosing check),
+     * with the size of one iteration of the original loop.
+     */
+    private final Map<Instruction, Integer> unrolledLoops = new IdentityHashMap<>();
+    /** First instructions of bare charges (see {@link #placeCharges}): costs before them stop there. */
+    private final java.util.Set<Instruction> chargeStarts =
             java.util.Collections.newSetFromMap(new IdentityHashMap<>());
 
-    private FuelMetering(int fuelGlobal, int exhausted) {
+    private final ModuleModel m;
+
+    private FuelMetering(ModuleModel m, int fuelGlobal, int exhausted) {
+        this.m = m;
         this.fuelGlobal = fuelGlobal;
         this.exhausted = exhausted;
     }
@@ -63,7 +73,7 @@ final class FuelMetering {
      * loops), which then need no instrumentation at all.
      */
     static FuelMetering apply(ModuleModel m, int fuelGlobal, int exhaustedImport) {
-        FuelMetering meter = new FuelMetering(fuelGlobal, exhaustedImport);
+        FuelMetering meter = new FuelMetering(m, fuelGlobal, exhaustedImport);
         CallGraph graph = new CallGraph(m);
         BitSet reentrant = graph.onCycles();
         reentrant.or(StateAnalysis.referencedFunctions(m));
@@ -79,7 +89,8 @@ final class FuelMetering {
         for (int f : graph.calleesFirst()) {
             List<Instruction> body = m.definedFunction(f).body();
             boolean leaf = isLeaf(body);
-            meter.unrollLoops(body);
+            meter.unrollLoops(body, false);
+            meter.placeCharges(body);
             meter.meterLoops(body);
             long cost = meter.costOutsideLoops(body);
             if (leaf || (!reentrant.get(f) && cost <= MAX_CALL_SITE_COST)) {
@@ -91,19 +102,31 @@ final class FuelMetering {
         return meter;
     }
 
-    /** Copies of a small loop body per check (see {@link #unrollLoops}). */
-    static final int UNROLL = 4;
-    /** Largest loop body (in instructions, nested ones included) that is unrolled. */
-    static final int MAX_UNROLLED_BODY = 64;
+    /** Instructions an unrolled round aims at: a check then costs a few percent of the work it meters. */
+    static final int TARGET_ROUND = 256;
+    /** Most copies of a loop body per round (small bodies; bounds the charge for a loop that runs once). */
+    static final int MAX_FACTOR = 8;
+    /** Largest unrolled round, nested unrolled rounds included (bounds code growth for nested loops). */
+    static final int MAX_ROUND_CODE = 1024;
 
     /**
-     * Unrolls small innermost loops of the common shape {@code loop ... br_if 0 end} (no params or
-     * results, no other branch to the loop) {@link #UNROLL} times, so their check runs once per
-     * {@code UNROLL} iterations: a check costs about as much as a tight loop's body.
+     * Copies of a loop body of {@code size} instructions per unrolled round: enough to make a round of
+     * about {@link #TARGET_ROUND} instructions, at most {@link #MAX_FACTOR}; 1 (not unrolled) for bodies
+     * of more than half a round.
+     */
+    static int unrollFactor(int size) {
+        return Math.max(1, Math.min(MAX_FACTOR, (TARGET_ROUND + size - 1) / Math.max(1, size)));
+    }
+
+    /**
+     * Unrolls loops of the common shape {@code loop ... br_if 0 end} (no params or results, no other
+     * branch to the loop, no nested loop other than an unrolled one) so that their check runs once per
+     * round of {@link #unrollFactor} iterations: a check costs about as much as a tight loop's body.
+     * Inner loops are unrolled first, so a loop around an unrolled one can be unrolled in turn.
      * <pre>
      * block $exit
      *   loop $l
-     *     body; br_if $exit (not cond)     ;; UNROLL times
+     *     body; br_if $exit (not cond)     ;; once per copy
      *     (check: the next round's cost)
      *     br $l
      *   end
@@ -112,46 +135,69 @@ final class FuelMetering {
      * The check sits on the back edge and charges the next round; the first round is charged by the
      * enclosing check (function entry or outer loop header), so a loop that ends within its first
      * round, as most short inner loops do, runs no check at all. A loop that exits early has paid for
-     * the iterations it did not run: charges stay static (so deterministic), and at most
-     * {@code UNROLL - 1} iterations' worth too high.
+     * the iterations it did not run: charges stay static (so deterministic), and at most one round
+     * (about {@link #TARGET_ROUND} instructions) too high per run of the loop.
      */
-    void unrollLoops(List<Instruction> body) {
+    void unrollLoops(List<Instruction> body, boolean endExitsLabel) {
         ListIterator<Instruction> it = body.listIterator();
         while (it.hasNext()) {
             Instruction in = it.next();
             if (!(in instanceof StructuredInstruction st)) {
                 continue;
             }
-            if (unrollable(st)) {
-                it.set(unrolled(st));
-                continue;
-            }
-            unrollLoops(st.body());
+            // A br to a block or if label without results goes where falling off its end goes.
+            boolean exits = st.opcode() != Opcode.LOOP && st.opcode() != Opcode.TRY_TABLE
+                    && noResults(st.blockType());
+            unrollLoops(st.body(), exits);
             if (st instanceof IfInstruction i) {
-                unrollLoops(i.elseBody());
+                unrollLoops(i.elseBody(), exits);
+            }
+            int factor = unrollFactor(st);
+            if (factor > 1) {
+                // A loop ending a block leaves through that block's label: no block of its own to enter.
+                it.set(unrolled(st, factor, iterationSize(st), endExitsLabel && !it.hasNext()));
             }
         }
     }
 
-    private static boolean unrollable(StructuredInstruction st) {
+    private boolean noResults(BlockType type) {
+        return type.hasTypeIndex() ? m.funcType(type.typeIndex()).results().isEmpty() : type.result() == null;
+    }
+
+    /** The unroll factor of {@code st}, or 1 when it is not a loop of the shape {@link #unrollLoops} takes. */
+    private int unrollFactor(StructuredInstruction st) {
         List<Instruction> body = st.body();
         if (st.opcode() != Opcode.LOOP || !st.blockType().isEmpty() || body.size() < 2) {
-            return false;
+            return 1;
         }
         Instruction last = body.get(body.size() - 1);
         if (last.opcode() != Opcode.BR_IF || ((SimpleInstruction) last).index() != 0) {
-            return false;
+            return 1;
         }
-        int[] size = {0};
+        int[] size = {0, 0};
         boolean[] ok = {true};
         checkBranches(body.subList(0, body.size() - 1), 0, size, ok);
-        return ok[0] && size[0] <= MAX_UNROLLED_BODY;
+        if (!ok[0]) {
+            return 1;
+        }
+        // A nested unrolled loop counts one iteration towards the round (it usually ends in its first
+        // round, so its rounds say little of what one iteration here runs), all of its code towards growth.
+        int factor = unrollFactor(size[0]);
+        while (factor > 1 && (long) factor * size[1] > MAX_ROUND_CODE) {
+            factor--;
+        }
+        return factor;
     }
 
-    /** Counts instructions; clears ok on a nested loop, exotic control flow, or another branch to the loop. */
-    private static void checkBranches(List<Instruction> body, int depth, int[] size, boolean[] ok) {
+    /**
+     * Counts instructions: {@code size[0]} for one iteration (nested unrolled loops as one iteration of
+     * theirs), {@code size[1]} all of them; clears ok on a nested loop (unless unrolled), exotic control
+     * flow, or another branch to the loop.
+     */
+    private void checkBranches(List<Instruction> body, int depth, int[] size, boolean[] ok) {
         for (Instruction in : body) {
             size[0]++;
+            size[1]++;
             if (in instanceof SimpleInstruction s) {
                 switch (s.opcode()) {
                     case BR: case BR_IF:
@@ -174,9 +220,17 @@ final class FuelMetering {
                 }
             } else {
                 StructuredInstruction st = (StructuredInstruction) in;
-                if (st.opcode() != Opcode.BLOCK && st.opcode() != Opcode.IF) {
-                    ok[0] = false; // a nested loop (its own check), try_table
+                Integer iteration = st.opcode() == Opcode.LOOP ? unrolledLoops.get(st) : null;
+                if (st.opcode() != Opcode.BLOCK && st.opcode() != Opcode.IF && iteration == null) {
+                    ok[0] = false; // a nested loop with a check at its header, try_table
                     return;
+                }
+                if (iteration != null) {
+                    int[] inner = {0, 0};
+                    checkBranches(st.body(), depth + 1, inner, ok);
+                    size[0] += iteration;
+                    size[1] += inner[1];
+                    continue;
                 }
                 checkBranches(st.body(), depth + 1, size, ok);
                 if (st instanceof IfInstruction i) {
@@ -186,57 +240,83 @@ final class FuelMetering {
         }
     }
 
-    private BlockInstruction unrolled(StructuredInstruction loop) {
+    /** One iteration's size as {@link #checkBranches} counts it ({@code size[0]}). */
+    private int iterationSize(StructuredInstruction loop) {
+        int[] size = {0, 0};
+        checkBranches(loop.body(), 0, size, new boolean[] {true});
+        return size[0];
+    }
+
+    private StructuredInstruction unrolled(StructuredInstruction loop, int factor, int iterationSize,
+            boolean exitThroughEnclosing) {
         List<Instruction> body = loop.body();
         List<Instruction> iteration = body.subList(0, body.size() - 1); // leaves the condition
         List<Instruction> out = new ArrayList<>();
-        for (int copy = 0; copy < UNROLL; copy++) {
-            // Inside the new $exit block, branches out of the loop reach one label further.
-            out.addAll(shiftOuterLabels(iteration, 0));
+        for (int copy = 0; copy < factor; copy++) {
+            // Inside a new $exit block, branches out of the loop reach one label further.
+            out.addAll(copyShiftingOuterLabels(iteration, 0, exitThroughEnclosing ? 0 : 1));
             negateCondition(out);
-            out.add(SimpleInstruction.of(Opcode.BR_IF, 1)); // to $exit
+            out.add(SimpleInstruction.of(Opcode.BR_IF, 1)); // to $exit, or past the enclosing block's end
         }
+        // The original body is dropped: its checks (of nested unrolled loops) live on in the copies.
+        InstructionWalker.forEach(iteration, in -> {
+            costs.remove(in);
+            unrolledLoops.remove(in);
+        });
         SimpleInstruction check = marker(0);
         out.add(check);
         out.add(SimpleInstruction.of(Opcode.BR, 0));
         costs.put(check, costOutsideLoops(out));
         BlockInstruction unrolled = new BlockInstruction(Opcode.LOOP, BlockType.EMPTY, out);
-        unrolledLoops.add(unrolled);
-        return BlockInstruction.block(BlockType.EMPTY, List.of(unrolled));
+        unrolledLoops.put(unrolled, iterationSize);
+        return exitThroughEnclosing ? unrolled : BlockInstruction.block(BlockType.EMPTY, List.of(unrolled));
     }
 
     /**
      * A fresh copy of {@code body} (every instruction a new object: later passes key instructions by
-     * identity, and each copy has its own stack types and call indices).
+     * identity, and each copy has its own stack types and call indices), branches past {@code depth}
+     * labels reaching {@code shift} further. Copies of check markers and unrolled loops are registered
+     * as such.
      */
-    private static List<Instruction> shiftOuterLabels(List<Instruction> body, int depth) {
+    private List<Instruction> copyShiftingOuterLabels(List<Instruction> body, int depth, int shift) {
         List<Instruction> out = new ArrayList<>(body.size());
         for (Instruction in : body) {
             if (in instanceof SimpleInstruction s) {
                 switch (s.opcode()) {
                     case BR: case BR_IF:
-                        out.add(SimpleInstruction.of(s.opcode(), s.index() > depth ? s.index() + 1 : s.index()));
+                        out.add(SimpleInstruction.of(s.opcode(), s.index() > depth ? s.index() + shift : s.index()));
                         break;
                     case BR_TABLE: {
                         long[] labels = s.immediates();
                         for (int i = 0; i < labels.length; i++) {
                             if (labels[i] > depth) {
-                                labels[i]++;
+                                labels[i] += shift;
                             }
                         }
                         out.add(SimpleInstruction.of(Opcode.BR_TABLE, labels));
                         break;
                     }
                     default:
-                        out.add(new SimpleInstruction(s.opcode(), s.immediates(), s.types()));
+                        SimpleInstruction copy = new SimpleInstruction(s.opcode(), s.immediates(), s.types());
+                        Long cost = costs.get(s);
+                        if (cost != null) {
+                            costs.put(copy, cost); // the back-edge check of a nested unrolled loop
+                        }
+                        out.add(copy);
                         break;
                 }
             } else if (in instanceof IfInstruction i) {
-                out.add(new IfInstruction(i.blockType(), shiftOuterLabels(i.thenBody(), depth + 1),
-                        shiftOuterLabels(i.elseBody(), depth + 1)));
+                out.add(new IfInstruction(i.blockType(), copyShiftingOuterLabels(i.thenBody(), depth + 1, shift),
+                        copyShiftingOuterLabels(i.elseBody(), depth + 1, shift)));
             } else {
                 StructuredInstruction st = (StructuredInstruction) in;
-                out.add(new BlockInstruction(st.opcode(), st.blockType(), shiftOuterLabels(st.body(), depth + 1)));
+                BlockInstruction copy = new BlockInstruction(st.opcode(), st.blockType(),
+                        copyShiftingOuterLabels(st.body(), depth + 1, shift));
+                Integer iteration = unrolledLoops.get(st);
+                if (iteration != null) {
+                    unrolledLoops.put(copy, iteration);
+                }
+                out.add(copy);
             }
         }
         return out;
@@ -355,9 +435,117 @@ final class FuelMetering {
         }
     }
 
+    /** Code after a branch point bigger than this is charged where it starts, not by the check before. */
+    static final int CHARGE_REGION = 256;
+
+    /**
+     * Splits the charges of code that may be skipped: after a branch point (a {@code br_if}, a
+     * {@code br_table}, a block or if that a branch may leave early) followed by more than
+     * {@link #CHARGE_REGION} instructions, and at the start of an if arm of that size, a bare charge
+     * {@code fuel -= cost} (no test: the next check tests) pays for the code up to the next such point,
+     * which the check before then leaves out. So a function like {@code memcpy}, whose hundreds of
+     * instructions mostly sit on paths a given call skips, is charged about what a call runs, not its
+     * whole body; a bare charge costs 4 instructions per 256 or more charged. Unrolled loops are left
+     * whole (their rounds are charged at once).
+     */
+    void placeCharges(List<Instruction> body) {
+        for (Instruction in : body) {
+            if (!(in instanceof StructuredInstruction st) || unrolledLoops.containsKey(st)) {
+                continue;
+            }
+            placeCharges(st.body());
+            if (st instanceof IfInstruction i) {
+                placeCharges(i.elseBody());
+                chargeAtStartIfLarge(i.thenBody());
+                chargeAtStartIfLarge(i.elseBody());
+            }
+        }
+        long region = 0;
+        for (int i = body.size() - 1; i >= 1; i--) {
+            Instruction in = body.get(i);
+            if (chargeStarts.contains(in)) {
+                region = 0; // the rest is charged by that charge
+                continue;
+            }
+            region += costOf(in);
+            if (region > CHARGE_REGION && mayBranchAway(body.get(i - 1))) {
+                body.addAll(i, bareCharge(region));
+                region = 0;
+            }
+        }
+    }
+
+    private void chargeAtStartIfLarge(List<Instruction> arm) {
+        long cost = costOutsideLoops(arm) - 1;
+        if (cost > CHARGE_REGION) {
+            arm.addAll(0, bareCharge(cost));
+        }
+    }
+
+    /** {@code fuel -= cost}, its first instruction remembered as the start of a charged region. */
+    private List<Instruction> bareCharge(long cost) {
+        List<Instruction> out = new ArrayList<>();
+        out.add(globalGet(fuelGlobal));
+        out.add(op(Opcode.I64_CONST, cost + 4)); // and its own 4 instructions
+        out.add(op(Opcode.I64_SUB));
+        out.add(globalSet(fuelGlobal));
+        chargeStarts.add(out.get(0));
+        return out;
+    }
+
+    /** Whether the code after {@code in} may be skipped: {@code in} branches, or holds a branch out of it. */
+    private static boolean mayBranchAway(Instruction in) {
+        switch (in.opcode()) {
+            case BR_IF: case BR_TABLE: case BR_ON_NULL: case BR_ON_NON_NULL: case BR_ON_CAST: case BR_ON_CAST_FAIL:
+                return true;
+            default:
+                break;
+        }
+        return in instanceof StructuredInstruction st && leaves(st, 0);
+    }
+
+    /** Whether {@code st}'s code branches past {@code st} itself ({@code depth} labels already inside). */
+    private static boolean leaves(StructuredInstruction st, int depth) {
+        List<List<Instruction>> bodies = st instanceof IfInstruction i ? List.of(i.thenBody(), i.elseBody())
+                : List.of(st.body());
+        for (List<Instruction> b : bodies) {
+            for (Instruction in : b) {
+                if (in instanceof StructuredInstruction inner) {
+                    if (leaves(inner, depth + 1)) {
+                        return true;
+                    }
+                    continue;
+                }
+                SimpleInstruction s = (SimpleInstruction) in;
+                switch (s.opcode()) {
+                    case BR: case BR_IF: case BR_ON_NULL: case BR_ON_NON_NULL:
+                        if (s.index() > depth) {
+                            return true;
+                        }
+                        break;
+                    case BR_ON_CAST: case BR_ON_CAST_FAIL:
+                        return true; // label position varies by encoding: assume it may
+                    case BR_TABLE:
+                        for (long l : s.immediates()) {
+                            if (l > depth) {
+                                return true;
+                            }
+                        }
+                        break;
+                    case RETURN: case RETURN_CALL: case RETURN_CALL_INDIRECT: case RETURN_CALL_REF:
+                    case UNREACHABLE: case THROW: case THROW_REF:
+                        return true;
+                    default:
+                        break;
+                }
+            }
+        }
+        return false;
+    }
+
     private void meterLoops(List<Instruction> body) {
         InstructionWalker.forEach(body, in -> {
-            if (in.opcode() == Opcode.LOOP && !unrolledLoops.contains(in)) {
+            if (in.opcode() == Opcode.LOOP && !unrolledLoops.containsKey(in)) {
                 StructuredInstruction loop = (StructuredInstruction) in;
                 loop.body().add(0, marker(costOutsideLoops(loop.body())));
             }
@@ -372,17 +560,26 @@ final class FuelMetering {
     long costOutsideLoops(List<Instruction> body) {
         long n = 1;
         for (Instruction in : body) {
-            n++;
-            if (in.opcode() == Opcode.CALL || in.opcode() == Opcode.RETURN_CALL) {
-                n += callSiteCosts.getOrDefault(((SimpleInstruction) in).index(), 0L);
+            if (chargeStarts.contains(in)) {
+                break; // charged there
             }
-            if (in instanceof StructuredInstruction st && (st.opcode() != Opcode.LOOP || unrolledLoops.contains(st))) {
-                long inner = costOutsideLoops(st.body()) - 1;
-                if (st instanceof IfInstruction i) {
-                    inner = Math.max(inner, costOutsideLoops(i.elseBody()) - 1); // one arm runs
-                }
-                n += inner;
+            n += costOf(in);
+        }
+        return n;
+    }
+
+    /** What {@code in} adds to the cost of the code around it (see {@link #costOutsideLoops}). */
+    private long costOf(Instruction in) {
+        long n = 1;
+        if (in.opcode() == Opcode.CALL || in.opcode() == Opcode.RETURN_CALL) {
+            n += callSiteCosts.getOrDefault(((SimpleInstruction) in).index(), 0L);
+        }
+        if (in instanceof StructuredInstruction st && (st.opcode() != Opcode.LOOP || unrolledLoops.containsKey(st))) {
+            long inner = costOutsideLoops(st.body()) - 1;
+            if (st instanceof IfInstruction i) {
+                inner = Math.max(inner, costOutsideLoops(i.elseBody()) - 1); // one arm runs
             }
+            n += inner;
         }
         return n;
     }

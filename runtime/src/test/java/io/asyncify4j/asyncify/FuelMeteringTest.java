@@ -55,40 +55,94 @@ class FuelMeteringTest {
         assertThat(report.instrumented()).extracting(AsyncifyReport.InstrumentedFunction::index)
                 .doesNotContain(m.importedFunctionCount()); // $leaf (the fuel import came first)
 
-        // The loop is unrolled: its check charges UNROLL iterations at once, so count whole checks.
-        int n = 10 * FuelMetering.UNROLL;
+        // The loop is unrolled (a body of 8 instructions): its check charges a round of iterations at
+        // once, so count whole rounds.
+        int n = 10 * FuelMetering.unrollFactor(8);
         long perIterationSmallLeaf = (fuelUsed(module(1), 2 * n) - fuelUsed(module(1), n)) / n;
         long perIterationBigLeaf = (fuelUsed(module(51), 2 * n) - fuelUsed(module(51), n)) / n;
         assertThat(perIterationBigLeaf - perIterationSmallLeaf).isEqualTo(50);
     }
 
-    /** A loop leaving from the middle of its body (at i == 7) or at its condition (i == n). */
+    /** A loop leaving from the middle of its body (at i == 11) or at its condition (i == n). */
     private static final String EARLY_EXIT = "(module (func (export \"run\") (param $n i32) (result i32)"
             + " (local $i i32) (local $acc i32)"
             + " (block $out (loop $l"
             + "   (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))"
-            + "   (br_if $out (i32.eq (local.get $i) (i32.const 7)))"
+            + "   (br_if $out (i32.eq (local.get $i) (i32.const 11)))"
             + "   (local.set $i (i32.add (local.get $i) (i32.const 1)))"
             + "   (br_if $l (i32.lt_s (local.get $i) (local.get $n)))))"
             + " (local.get $acc)))";
 
     @Test
     void unrolledLoopsExitWhereTheOriginalDoesEvenWhenPreemptedAtEveryCheck() {
-        byte[] original = Wat2Wasm.parse(EARLY_EXIT);
-        byte[] wasm = Asyncify.transform(original, metered());
         for (long quantum : new long[] {1, 5, 1000}) {
-            for (int n = 0; n <= 12; n++) { // every exit position modulo UNROLL, both exits
-                long expected = Instance.builder(Parser.parse(original)).build().export("run").apply(n)[0];
-                SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.always());
-                var fuel = driver.fuelImport(quantum);
-                Instance instance = Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder()
-                        .addFunction(driver.fuelExhausted()).addGlobal(driver.stateImport()).addGlobal(fuel)
-                        .build()).build();
-                assertThat(driver.call(instance.export("run"), n)[0]).as("n=%d quantum=%d", n, quantum)
-                        .isEqualTo(expected);
+            // Every exit position in a round (a body of 17 instructions), both exits.
+            for (int n = 0; n <= 2 * FuelMetering.unrollFactor(17) + 1; n++) {
+                long preemptions = runExactlyAsOriginal(EARLY_EXIT, n, quantum);
                 if (quantum == 1) {
-                    assertThat(driver.preemptions()).as("n=%d", n).isPositive();
+                    assertThat(preemptions).as("n=%d", n).isPositive();
                 }
+            }
+        }
+    }
+
+    /**
+     * Runs run(n) of {@code wat} metered, suspending at every exhaustion, and checks its result against
+     * the original module's; returns the preemptions.
+     */
+    private static long runExactlyAsOriginal(String wat, int n, long quantum) {
+        byte[] original = Wat2Wasm.parse(wat);
+        byte[] wasm = Asyncify.transform(original, metered());
+        long expected = Instance.builder(Parser.parse(original)).build().export("run").apply(n)[0];
+        SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.always());
+        var fuel = driver.fuelImport(quantum);
+        Instance instance = Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder()
+                .addFunction(driver.fuelExhausted()).addGlobal(driver.stateImport()).addGlobal(fuel)
+                .build()).build();
+        assertThat(driver.call(instance.export("run"), n)[0]).as("n=%d quantum=%d", n, quantum).isEqualTo(expected);
+        return driver.preemptions();
+    }
+
+    /** An outer loop around a short inner loop (i % 3 iterations), both unrollable. */
+    private static final String NESTED = "(module (func (export \"run\") (param $n i32) (result i32)"
+            + " (local $i i32) (local $j i32) (local $acc i32)"
+            + " (loop $outer"
+            + "   (local.set $j (i32.const 0))"
+            + "   (block $done (loop $inner"
+            + "     (br_if $done (i32.ge_u (local.get $j) (i32.rem_u (local.get $i) (i32.const 3))))"
+            + "     (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 7)) (local.get $j)))"
+            + "     (local.set $j (i32.add (local.get $j) (i32.const 1)))"
+            + "     (br_if $inner (i32.const 1))))"
+            + "   (local.set $i (i32.add (local.get $i) (i32.const 1)))"
+            + "   (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))"
+            + " (local.get $acc)))";
+
+    @Test
+    void aLoopAroundAnUnrolledLoopIsUnrolledTooAndStillExact() {
+        for (int n : new int[] {1, 2, 5, 17, 100}) {
+            for (long quantum : new long[] {1, 3, 1000}) {
+                long preemptions = runExactlyAsOriginal(NESTED, n, quantum);
+                if (quantum == 1 && n == 100) {
+                    // Every check runs out of fuel: one preemption per check. The inner loop never
+                    // leaves its first round; the outer one checks once per round, not per iteration.
+                    assertThat(preemptions).isPositive().isLessThanOrEqualTo(n / 2);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aLoopEndingAnIfArmLeavesThroughTheIfLabel() {
+        // Unrolled without a block of its own: its exits branch to the end of the if.
+        String wat = "(module (func (export \"run\") (param $n i32) (result i32) (local $i i32) (local $acc i32)"
+                + " (if (local.get $n) (then (loop $l"
+                + "   (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $i) (local.get $i))))"
+                + "   (local.set $i (i32.add (local.get $i) (i32.const 1)))"
+                + "   (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))"
+                + " (i32.add (local.get $acc) (local.get $i))))";
+        for (int n = 0; n <= 20; n++) {
+            for (long quantum : new long[] {1, 7, 1000}) {
+                runExactlyAsOriginal(wat, n, quantum);
             }
         }
     }
@@ -138,20 +192,24 @@ class FuelMeteringTest {
                 + "   (if (local.get $n) (then (nop) (nop) (nop)) (else (nop)))"
                 + "   (local.set $n (i32.sub (local.get $n) (i32.const 1)))"
                 + "   (br_if $l (local.get $n)))))";
+        int factor = FuelMetering.unrollFactor(11); // a body of 11 instructions, arms included
         int rounds = 10;
-        int n = rounds * FuelMetering.UNROLL;
+        int n = rounds * factor;
         long perRound = (fuelUsed(wat, 2 * n) - fuelUsed(wat, n)) / rounds;
         // Per copy: local.get, if (+3 for its then-arm, not +4 for both), the decrement (4), the
         // condition, its negation and the exit (3); then the check and the back branch (2), +1.
-        assertThat(perRound).isEqualTo(FuelMetering.UNROLL * (1 + 1 + 3 + 4 + 3) + 3);
+        assertThat(perRound).isEqualTo(factor * (1 + 1 + 3 + 4 + 3) + 3);
     }
 
     @Test
     void smallLoopsAreChargedOncePerUnrolledRound() {
-        // n = 6 (no early exit): two checks of UNROLL iterations each, so 1..UNROLL iterations cost alike.
+        // The first round is charged before the loop, later ones by the back-edge check: 1..factor
+        // iterations cost alike, one more costs a round more.
+        int factor = FuelMetering.unrollFactor(17);
+        assertThat(factor).isGreaterThan(1).isLessThan(11); // the early exit (i == 11) lies in the second round
         long one = fuelUsed(EARLY_EXIT, 1);
-        assertThat(fuelUsed(EARLY_EXIT, FuelMetering.UNROLL)).isEqualTo(one);
-        assertThat(fuelUsed(EARLY_EXIT, FuelMetering.UNROLL + 1)).isGreaterThan(one);
+        assertThat(fuelUsed(EARLY_EXIT, factor)).isEqualTo(one);
+        assertThat(fuelUsed(EARLY_EXIT, factor + 1)).isGreaterThan(one);
     }
 
     @Test
@@ -175,13 +233,31 @@ class FuelMeteringTest {
         int first = m.importedFunctionCount(); // the fuel import came first
         assertThat(report.instrumented()).extracting(AsyncifyReport.InstrumentedFunction::index)
                 .doesNotContain(first, first + 1).contains(first + 2);
-        // The loop is unrolled; per round of UNROLL iterations its back-edge check charges, for each
-        // copy, the body (8 instructions), the negated condition and the exit (2), $mid (3, +1) and two
-        // runs of $leaf (3, +1 each); then the check and the back branch (2), +1.
+        // The loop (a body of 8 instructions) is unrolled; per round its back-edge check charges, for
+        // each copy, the body (8), the negated condition and the exit (2), $mid (3, +1) and two runs of
+        // $leaf (3, +1 each); then the check and the back branch (2), +1.
+        int factor = FuelMetering.unrollFactor(8);
         int rounds = 10;
-        int n = rounds * FuelMetering.UNROLL;
+        int n = rounds * factor;
         long perRound = (fuelUsed(wat, 2 * n) - fuelUsed(wat, n)) / rounds;
-        assertThat(perRound).isEqualTo(FuelMetering.UNROLL * (8 + 2 + 4 + 2 * 4) + 3);
+        assertThat(perRound).isEqualTo(factor * (8 + 2 + 4 + 2 * 4) + 3);
+    }
+
+    @Test
+    void codeABranchSkipsIsChargedOnlyWhenItRuns() {
+        // 300 instructions after a br_if that may skip them: charged where they start, not up front.
+        StringBuilder big = new StringBuilder();
+        for (int i = 0; i < 150; i++) {
+            big.append(" (i32.const 1) (drop)");
+        }
+        String wat = "(module (func (export \"run\") (param $n i32) (result i32)"
+                + " (block $skip (br_if $skip (i32.eqz (local.get $n)))" + big + ")"
+                + " (loop $once (br_if $once (i32.const 0)))" // not a leaf: its entry is checked
+                + " (local.get $n)))";
+        long skipped = fuelUsed(wat, 0);
+        long ran = fuelUsed(wat, 1);
+        assertThat(skipped).isLessThan(50); // the entry and the loop
+        assertThat(ran).isBetween(300L + skipped, 320L + skipped); // never below the instructions run
     }
 
     @Test
