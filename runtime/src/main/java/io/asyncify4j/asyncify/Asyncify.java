@@ -85,6 +85,7 @@ public final class Asyncify {
             IndexRemap.globals(m, g -> g < imported ? g : g + 1);
             m.imports().add(Import.global(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT,
                     new GlobalType(ValType.I64, true)));
+            nameGlobal(imported, AsyncifyAbi.SUSPEND_MODULE + "." + AsyncifyAbi.FUEL_IMPORT);
             fuel = FuelMetering.apply(m, imported, exhausted);
         }
         splitSelfTailCalls();
@@ -254,7 +255,15 @@ public final class Asyncify {
         IndexRemap.globals(m, g -> g < imported ? g : g + 1);
         m.imports().add(Import.global(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME,
                 new GlobalType(ValType.I32, true)));
+        nameGlobal(imported, AsyncifyAbi.STATE_IMPORT_MODULE + "." + AsyncifyAbi.STATE_IMPORT_NAME);
         return imported;
+    }
+
+    /** Names an added global in a module that has a name section (so tools show it, not a neighbour's). */
+    private void nameGlobal(int index, String name) {
+        if (m.names() != null) {
+            m.names().globalNames().put(index, name);
+        }
     }
 
     private int chooseDataMemory() {

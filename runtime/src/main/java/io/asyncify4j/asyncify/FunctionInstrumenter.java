@@ -189,10 +189,7 @@ final class FunctionInstrumenter {
 
         List<Instruction> newBody = new ArrayList<>();
         boolean twoCopies = abi.runningCopy(funcIndex);
-        labels.enterSynthetic(); // the exit block
-        if (twoCopies) {
-            labels.enterSynthetic(); // the if choosing between resuming and running
-        }
+        labels.enterSynthetic(); // the exit block (each copy has its own, at the same depth)
         List<Instruction> resuming = sequence(f.body(), List.of());
         resuming.add(op(Opcode.RETURN));
         List<Instruction> running = null;
@@ -201,7 +198,6 @@ final class FunctionInstrumenter {
             running = sequence(f.body(), List.of());
             running.add(op(Opcode.RETURN));
             normalOnly = false;
-            labels.exitSynthetic();
         }
         labels.exitSynthetic();
 
@@ -217,17 +213,30 @@ final class FunctionInstrumenter {
         FrameLayout layout = new FrameLayout(saved);
         int frameLocal = newLocal(ValType.I32);
 
-        // A call made in normal state runs the copy without guards; a rewind restores the frame and runs
-        // the guarded copy, which finds its way back to the call that unwound.
+        // A call made in normal state runs the copy without guards, entering one block:
+        //   block $exit  (br_if $exit (state))  running copy; return  end
+        // A rewind leaves that block at once, restores the frame and runs the guarded copy, which finds
+        // its way back to the call that unwound; an unwinding running copy skips it:
+        //   block $exit  (br_if $exit (state == unwinding))  restore; resuming copy; return  end
+        // Both copies' unwinds then save the frame below.
         // (A one-shot function has only the guarded copy, after an if that restores the frame.)
         List<Instruction> prologue = rewindPrologue(layout, frameLocal);
         List<Instruction> isRewinding = List.of(globalGet(abi.stateGlobal()), i32(AsyncifyAbi.STATE_REWINDING),
                 op(Opcode.I32_EQ));
         if (twoCopies) {
-            prologue.addAll(resuming);
-            List<Instruction> main = new ArrayList<>(isRewinding);
-            main.add(new IfInstruction(BlockType.EMPTY, prologue, running));
-            newBody.add(BlockInstruction.block(BlockType.EMPTY, main));
+            List<Instruction> normal = new ArrayList<>();
+            normal.add(globalGet(abi.stateGlobal()));
+            normal.add(op(Opcode.BR_IF, 0));
+            normal.addAll(running);
+            newBody.add(BlockInstruction.block(BlockType.EMPTY, normal));
+            List<Instruction> rewind = new ArrayList<>();
+            rewind.add(globalGet(abi.stateGlobal()));
+            rewind.add(i32(AsyncifyAbi.STATE_UNWINDING));
+            rewind.add(op(Opcode.I32_EQ));
+            rewind.add(op(Opcode.BR_IF, 0));
+            rewind.addAll(prologue);
+            rewind.addAll(resuming);
+            newBody.add(BlockInstruction.block(BlockType.EMPTY, rewind));
         } else {
             newBody.addAll(isRewinding);
             newBody.add(ifThen(prologue));

@@ -53,12 +53,15 @@ final class IndexRemap {
         }
     }
 
-    /** Applies {@code map} to every global index: code, constant expressions, exports. */
+    /** Applies {@code map} to every global index: code, constant expressions, exports, names. */
     static void globals(ModuleModel m, IntUnaryOperator map) {
         rewriteAllCode(m, s -> (s.opcode() == Opcode.GLOBAL_GET || s.opcode() == Opcode.GLOBAL_SET)
                 && map.applyAsInt(s.index()) != s.index()
                 ? SimpleInstruction.of(s.opcode(), map.applyAsInt(s.index())) : s);
         remapExports(m, ExternalKind.GLOBAL, map);
+        if (m.names() != null) {
+            remapKeys(m.names().globalNames(), map);
+        }
     }
 
     private static <V> void remapKeys(Map<Integer, V> byIndex, IntUnaryOperator map) {

@@ -257,6 +257,26 @@ class OptionsTest {
         assertThat(d.globalI32(AsyncifyAbi.FAULT_FUNCTION_GLOBAL)).isEqualTo(index(transformed, "middle"));
     }
 
+    @Test
+    void globalNamesFollowTheirGlobalsWhenImportedGlobalsAreAdded() {
+        // Regression: the fuel and state imports shift defined globals up by two; the name section kept
+        // the old indices, so tools showed the fuel global as the module's first global.
+        ModuleModel m = WasmCodec.decode(Wat.wat("(module (global $counter (mut i32) (i32.const 0))"
+                + " (func (export \"run\") (loop (br_if 0 (global.get $counter)))))"));
+        io.asyncify4j.wasm.model.NameSection names = new io.asyncify4j.wasm.model.NameSection();
+        names.setAfterSection(11);
+        names.globalNames().put(0, "counter");
+        m.setNames(names);
+        Asyncify.transform(m, AsyncifyOptions.builder().dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
+                .importState(true).fuel(true).build());
+        ModuleModel back = WasmCodec.decode(WasmCodec.encode(m));
+        Map<Integer, String> globals = back.names().globalNames();
+        assertThat(globals).containsEntry(0, "asyncify4j.fuel").containsEntry(1, "asyncify4j.state")
+                .containsEntry(2, "counter");
+        assertThat(back.imports()).filteredOn(i -> i.kind() == io.asyncify4j.wasm.model.ExternalKind.GLOBAL)
+                .extracting(i -> i.module() + "." + i.name()).containsExactly("asyncify4j.fuel", "asyncify4j.state");
+    }
+
     static int index(byte[] wasm, String name) {
         Map<Integer, String> names = WasmCodec.decode(wasm).names().functionNames();
         return names.entrySet().stream().filter(e -> e.getValue().equals(name)).findFirst().orElseThrow().getKey();

@@ -182,6 +182,9 @@ public final class ModuleDecoder {
                         }
                         break;
                     }
+                    case 7:
+                        readNameMap(sub, names.globalNames());
+                        break;
                     default:
                         names.otherSubsections().add(new NameSection.RawSubsection(id,
                                 sub.bytes(sub.end() - sub.position())));

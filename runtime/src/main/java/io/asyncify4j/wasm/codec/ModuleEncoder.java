@@ -311,9 +311,24 @@ public final class ModuleEncoder {
             }
             s.u8(2).sized(sub);
         }
+        // Subsections go in increasing id order: global names (7) among the raw ones.
+        boolean globalsWritten = names.globalNames().isEmpty();
         for (NameSection.RawSubsection raw : names.otherSubsections()) {
+            if (!globalsWritten && raw.id() > 7) {
+                writeGlobalNames(s, names);
+                globalsWritten = true;
+            }
             s.u8(raw.id()).u32(raw.content().length).bytes(raw.content());
         }
+        if (!globalsWritten) {
+            writeGlobalNames(s, names);
+        }
+    }
+
+    private static void writeGlobalNames(BinaryWriter s, NameSection names) {
+        BinaryWriter sub = new BinaryWriter();
+        writeNameMap(sub, names.globalNames());
+        s.u8(7).sized(sub);
     }
 
     private static void writeNameMap(BinaryWriter w, Map<Integer, String> map) {

@@ -6,8 +6,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The {@code name} custom section, decoded: module name, function names and local names. Other
- * subsections are kept raw, in order.
+ * The {@code name} custom section, decoded: module name, function, local and global names (the ones
+ * whose indices a transform may shift). Other subsections are kept raw, in order.
  */
 public final class NameSection {
     /** A subsection the model does not interpret. */
@@ -16,6 +16,7 @@ public final class NameSection {
     private String moduleName;
     private final Map<Integer, String> functionNames = new TreeMap<>();
     private final Map<Integer, Map<Integer, String>> localNames = new TreeMap<>();
+    private final Map<Integer, String> globalNames = new TreeMap<>();
     private final List<RawSubsection> otherSubsections = new ArrayList<>();
     private int afterSection;
 
@@ -33,6 +34,11 @@ public final class NameSection {
 
     public Map<Integer, Map<Integer, String>> localNames() {
         return localNames;
+    }
+
+    /** Global names (subsection 7 of the extended name section). */
+    public Map<Integer, String> globalNames() {
+        return globalNames;
     }
 
     public List<RawSubsection> otherSubsections() {

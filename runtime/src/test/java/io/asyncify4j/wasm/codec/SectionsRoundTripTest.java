@@ -121,7 +121,8 @@ class SectionsRoundTripTest {
                 .u32(0).u32(0)
                 .u32(1).u32(2).u32(0).name("p").u32(1).name("tmp"));
         names.u8(3).sized(new BinaryWriter().u32(1).u32(1).u32(1).u32(0).name("loop_label")); // labels: raw
-        names.u8(7).sized(new BinaryWriter().u32(1).u32(0).name("g")); // global names: raw
+        names.u8(7).sized(new BinaryWriter().u32(1).u32(0).name("g")); // global names
+        names.u8(9).sized(new BinaryWriter().u32(0)); // data segment names: raw, after the globals
         return names.toByteArray();
     }
 
@@ -149,7 +150,8 @@ class SectionsRoundTripTest {
         assertThat(names.localNames()).containsOnlyKeys(0, 1);
         assertThat(names.localNames().get(0)).isEmpty();
         assertThat(names.localNames().get(1)).containsExactly(Map.entry(0, "p"), Map.entry(1, "tmp"));
-        assertThat(names.otherSubsections()).extracting(NameSection.RawSubsection::id).containsExactly(3, 7);
+        assertThat(names.otherSubsections()).extracting(NameSection.RawSubsection::id).containsExactly(3, 9);
+        assertThat(names.globalNames()).containsExactly(Map.entry(0, "g"));
         assertThat(r.model().customSections()).as("the name section is not duplicated as raw").isEmpty();
         assertThat(r.model().functionDisplayName(1)).isEqualTo("$one\u00e9");
         NameCustomSection chicoryNames = RoundTrip.chicory(r.encoded()).nameSection();
