@@ -439,19 +439,19 @@ final class FuelMetering {
     static final int CHARGE_REGION = 256;
 
     /**
-     * Splits the charges of code that may be skipped: after a branch point (a {@code br_if}, a
-     * {@code br_table}, a block or if that a branch may leave early) followed by more than
-     * {@link #CHARGE_REGION} instructions, and at the start of an if arm of that size, a bare charge
-     * {@code fuel -= cost} (no test: the next check tests) pays for the code up to the next such point,
-     * which the check before then leaves out. So a function like {@code memcpy}, whose hundreds of
-     * instructions mostly sit on paths a given call skips, is charged about what a call runs, not its
-     * whole body; a bare charge costs 4 instructions per 256 or more charged. Unrolled loops are left
-     * whole (their rounds are charged at once).
+     * Splits the charges of code that may be skipped, outside loops (code a call runs once): after a
+     * branch point (a {@code br_if}, a {@code br_table}, a block or if that a branch may leave early)
+     * followed by more than {@link #CHARGE_REGION} instructions, and at the start of an if arm of that
+     * size, a bare charge {@code fuel -= cost} (no test: the next check tests) pays for the code up to
+     * the next such point, which the check before then leaves out. So a function like {@code memcpy},
+     * whose hundreds of instructions mostly sit on paths a given call skips, is charged about what a
+     * call runs, not its whole body; a bare charge costs 4 instructions per 256 or more charged. Loop
+     * iterations are charged whole by their check (a bare charge inside would run every iteration).
      */
     void placeCharges(List<Instruction> body) {
         for (Instruction in : body) {
-            if (!(in instanceof StructuredInstruction st) || unrolledLoops.containsKey(st)) {
-                continue;
+            if (!(in instanceof StructuredInstruction st) || st.opcode() == Opcode.LOOP) {
+                continue; // a loop's iteration is charged whole: a bare charge there would run every time
             }
             placeCharges(st.body());
             if (st instanceof IfInstruction i) {
