@@ -134,7 +134,7 @@ public final class Scheduler implements AutoCloseable {
     /** Builder of {@link Scheduler}. */
     public static final class Builder {
         private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
-        private long quantum = 100_000;
+        private long quantum = AsyncInstance.DEFAULT_QUANTUM;
         private boolean startPaused;
 
         private Builder() {}
@@ -154,7 +154,7 @@ public final class Scheduler implements AutoCloseable {
             return this;
         }
 
-        /** Fuel units per slice (about one per wasm instruction; default 100,000). */
+        /** Fuel units per slice (default {@link AsyncInstance#DEFAULT_QUANTUM}). */
         public Builder quantum(long quantum) {
             if (quantum < 1) {
                 throw new IllegalArgumentException("quantum must be positive: " + quantum);

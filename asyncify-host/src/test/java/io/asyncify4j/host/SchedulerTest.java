@@ -89,6 +89,16 @@ class SchedulerTest {
     }
 
     @Test
+    void aBudgetSmallerThanTheQuantumStopsTheCallAtTheBudget() throws Exception {
+        try (AsyncInstance spinner = AsyncInstance.builderFromWat(SPIN).withFuelBudget(5_000).build()) {
+            assertThatThrownBy(() -> spinner.call("spin").get(60, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(FuelExhaustedException.class);
+            // Not at the end of a default quantum (1,000,000 units), but within one check's charge.
+            assertThat(spinner.metrics().fuelUsed()).isBetween(5_000L, 5_100L);
+        }
+    }
+
+    @Test
     void infiniteBrIfLoopIsPreemptedNeverStarvesOthersAndIsTerminatedAtItsBudget() throws Exception {
         try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {
             AsyncInstance spinner = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withFuelBudget(2_000_000)).build();

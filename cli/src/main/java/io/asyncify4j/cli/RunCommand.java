@@ -58,8 +58,9 @@ final class RunCommand implements Callable<Integer> {
     Long fuel;
 
     @Option(names = "--slice", paramLabel = "N",
-            description = "Fuel per time slice: the budget, deadline and cancellation are checked every N units "
-                    + "(default 100000 with --fuel). A lone guest is not paused between its slices; guests sharing "
+            description = "Fuel per time slice: the deadline and cancellation are checked every N units "
+                    + "(default 1000000 with --fuel, a few ms of guest code; the budget is enforced at its own size). "
+                    + "A lone guest is not paused between its slices; guests sharing "
                     + "workers (the Scheduler API) are.")
     Long slice;
 
