@@ -3,6 +3,7 @@ package io.asyncify4j.cli;
 import io.asyncify4j.benchmarks.BenchReport;
 import io.asyncify4j.benchmarks.BenchResults;
 import io.asyncify4j.benchmarks.Benchmark;
+import io.asyncify4j.host.AsyncInstance;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -86,7 +87,7 @@ final class BenchCommand implements Callable<Integer> {
                     "--iterations, --suspend-every and --large-mb must be >= 1, --warmup >= 0");
         }
         if (host) {
-            return runHost(dir, out);
+            return runHost(dir, out, err);
         }
         Benchmark.Config config = new Benchmark.Config(dir, warmup, iterations, suspendEvery, (long) largeMb << 20,
                 wasmOpt, noBinaryen, noLarge);
@@ -110,7 +111,10 @@ final class BenchCommand implements Callable<Integer> {
         return results.failures().isEmpty() ? Main.OK : Main.FAILED;
     }
 
-    private int runHost(Path dir, PrintWriter out) throws Exception {
+    /** JVMs per fuel-overhead variant (see HostBenchmarks.fuelOverhead). */
+    private static final int FUEL_FORKS = 3;
+
+    private int runHost(Path dir, PrintWriter out, PrintWriter err) throws Exception {
         java.io.PrintStream stream = new java.io.PrintStream(new java.io.OutputStream() {
             @Override
             public void write(int b) {
@@ -125,10 +129,14 @@ final class BenchCommand implements Callable<Integer> {
         BigStack.call(() -> {
             b.roundTrips();
             b.memoryPerSuspendedCall(10_000, 10);
-            stream.println("== fuel metering overhead (quantum 100,000, interpreter, median of " + iterations + ") ==");
+            stream.println("== fuel metering overhead (default quantum " + String.format("%,d", AsyncInstance.DEFAULT_QUANTUM)
+                    + ", interpreter; each variant in " + FUEL_FORKS + " JVMs of its own, median of " + iterations
+                    + " runs each, median over the JVMs) ==");
             try (java.util.stream.Stream<Path> files = Files.list(dir)) {
                 for (Path w : files.filter(f -> f.toString().endsWith(".wasm")).sorted().toList()) {
-                    b.fuelOverhead(w, iterations);
+                    err.println("fuel overhead: " + w.getFileName() + " (" + 4 * FUEL_FORKS + " JVMs)...");
+                    err.flush();
+                    b.fuelOverhead(w, iterations, FUEL_FORKS);
                 }
             }
             b.preemptionLatency(10_000, 2_000);

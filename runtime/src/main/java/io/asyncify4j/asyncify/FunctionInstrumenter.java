@@ -426,6 +426,8 @@ final class FunctionInstrumenter {
     private List<Instruction> sequence(List<Instruction> body, List<Integer> entry) {
         List<Instruction> out = new ArrayList<>();
         List<Integer> held = entry;
+        // In the running copy, results nothing lies below stay on the stack instead of in their locals.
+        boolean heldOnStack = false;
         int start = 0;
         for (int i = 0; i < body.size(); i++) {
             Instruction x = body.get(i);
@@ -442,9 +444,10 @@ final class FunctionInstrumenter {
                 // A check with nothing on the stack: at a body's start, or on an unrolled loop's back
                 // edge, where the run before it consumes whatever earlier results were held.
                 if (!before.isEmpty()) {
-                    emitRun(out, held, before, List.of());
+                    emitRun(out, heldOnStack ? List.of() : held, before, List.of());
                 }
                 held = List.of();
+                heldOnStack = false;
                 emitFuelCheck(out, (SimpleInstruction) x, fuelCost, range);
                 start = i + 1;
                 continue;
@@ -454,6 +457,10 @@ final class FunctionInstrumenter {
             // A block's entry locals are written again (with garbage) when a rewind re-enters the block,
             // so values must be copied out of them, under the guard, before they are held across X.
             if (before.isEmpty() && (held != entry || entry.isEmpty())) {
+                if (heldOnStack) {
+                    popInto(out, held); // X takes its inputs from their locals
+                    heldOnStack = false;
+                }
                 spilled = held;
             } else {
                 // The running copy leaves X's inputs on the stack when nothing lies below them and no
@@ -469,7 +476,8 @@ final class FunctionInstrumenter {
                     types.add(t);
                 }
                 spilled = spillLocals.computeIfAbsent(x, k -> newLocals(types));
-                emitRun(out, held, before, inputsOnStack ? List.of() : spilled);
+                emitRun(out, heldOnStack ? List.of() : held, before, inputsOnStack ? List.of() : spilled);
+                heldOnStack = false;
             }
             int inputs = inputCount(x);
             List<Integer> pending = spilled.subList(0, spilled.size() - inputs);
@@ -495,7 +503,10 @@ final class FunctionInstrumenter {
                     pushLocals(out, inputLocals);
                 }
                 emitUnwindable(out, x, range);
-                popInto(out, results);
+                heldOnStack = pending.isEmpty() && !resultTypes.contains(ValType.V128);
+                if (!heldOnStack) {
+                    popInto(out, results);
+                }
             } else if (splittable(x)) {
                 emitSplitLoop(out, (StructuredInstruction) x, range); // no inputs, no results
             } else {
@@ -517,7 +528,9 @@ final class FunctionInstrumenter {
             held = next;
             start = i + 1;
         }
-        pushLocals(out, held);
+        if (!heldOnStack) {
+            pushLocals(out, held);
+        }
         out.addAll(labels.copy(body.subList(start, body.size())));
         return out;
     }

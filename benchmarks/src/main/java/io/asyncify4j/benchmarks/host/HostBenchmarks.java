@@ -255,80 +255,73 @@ public final class HostBenchmarks {
     }
 
     /**
-     * Fuel metering overhead on a WASI workload, interpreter, same run: plain; metered with the default
-     * quantum on the default executor (slices end without suspending: the instrumentation's cost); and
-     * metered on a one-worker {@link Scheduler}, preempted (unwound, requeued, rewound) at every quantum.
+     * Fuel metering overhead on a WASI workload, interpreter: plain; metered with the default quantum on
+     * the default executor (slice ends do not suspend: the instrumentation's cost); metered on a
+     * one-worker {@link Scheduler}, preempted (unwound, requeued, rewound) at every slice end, with the
+     * default quantum and with a ten times smaller one. Every variant runs in {@code forks} JVMs of its
+     * own, in turn ({@link FuelRun}: variants sharing a JVM share the interpreter's JIT profile, which
+     * moves their times by up to 20% either way); each reports the median of {@code iterations} runs
+     * after 2 warmup runs, and the figure is the median over the forks. Outputs must all be equal.
      */
-    public void fuelOverhead(java.nio.file.Path workload, int iterations) throws Exception {
-        byte[] wasm = java.nio.file.Files.readAllBytes(workload);
-        long[][] times = new long[3][iterations];
-        String[] outputs = new String[3];
-        long preemptions = 0;
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(100_000).build()) {
-            for (int i = -1; i < iterations; i++) { // iteration -1 warms up
-                for (int v = 0; v < 3; v++) {
-                    var buffer = new java.io.ByteArrayOutputStream();
-                    long t0 = System.nanoTime();
-                    if (v == 0) {
-                        runPlain(wasm, buffer);
-                    } else {
-                        preemptions = runMetered(wasm, buffer, v == 2 ? scheduler : null);
-                    }
-                    if (i >= 0) {
-                        times[v][i] = System.nanoTime() - t0;
-                    }
-                    outputs[v] = buffer.toString();
-                }
+    public void fuelOverhead(java.nio.file.Path workload, int iterations, int forks) throws Exception {
+        long quantum = AsyncInstance.DEFAULT_QUANTUM;
+        String[] variants = {"plain", "metered", "preempted", "preempted"};
+        long[] quanta = {quantum, quantum, quantum, quantum / 10};
+        long[][] medians = new long[variants.length][forks];
+        long[] preemptions = new long[variants.length];
+        java.util.Set<String> outputs = new java.util.TreeSet<>();
+        for (int f = 0; f < forks; f++) {
+            for (int v = 0; v < variants.length; v++) {
+                String[] result = fork(workload, variants[v], iterations, quanta[v]);
+                medians[v][f] = Long.parseLong(result[1]);
+                preemptions[v] = Long.parseLong(result[3]);
+                outputs.add(result[5]);
             }
         }
-        if (!outputs[0].equals(outputs[1]) || !outputs[0].equals(outputs[2])) {
+        if (outputs.size() != 1) {
             throw new IllegalStateException("metered output differs from plain for " + workload);
         }
-        double[] median = new double[3];
-        for (int v = 0; v < 3; v++) {
-            Arrays.sort(times[v]);
-            median[v] = times[v][iterations / 2] / 1e6;
+        double plain = median(medians[0]);
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-16s plain %7.1f ms", workload.getFileName(),
+                plain / 1e6));
+        for (int v = 1; v < variants.length; v++) {
+            double m = median(medians[v]);
+            double lo = Double.MAX_VALUE;
+            double hi = 0;
+            for (int f = 0; f < forks; f++) {
+                double r = (double) medians[v][f] / medians[0][f];
+                lo = Math.min(lo, r);
+                hi = Math.max(hi, r);
+            }
+            line.append(String.format(Locale.ROOT, " | %s%s %7.1f ms (%.2fx; forks %.2f-%.2f)", variants[v],
+                    v >= 2 ? String.format(Locale.ROOT, " at %,d, %,d times", quanta[v], preemptions[v]) : "",
+                    m / 1e6, m / plain, lo, hi));
         }
-        out.printf(Locale.ROOT, "%-16s plain %8.1f ms   metered %8.1f ms (%.2fx)   metered, preempted %,d times %8.1f ms (%.2fx)%n",
-                workload.getFileName(), median[0], median[1], median[1] / median[0], preemptions, median[2],
-                median[2] / median[0]);
+        out.println(line);
     }
 
-    private static com.dylibso.chicory.wasi.WasiOptions wasiTo(java.io.OutputStream stdout) {
-        return com.dylibso.chicory.wasi.WasiOptions.builder().withStdout(stdout).withStderr(stdout).build();
+    private static double median(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;
     }
 
-    private static HostFunction tick() {
-        return new HostFunction("env", "async_tick", FunctionType.of(List.of(ValType.I32), List.of()), (inst, args) -> null);
-    }
-
-    private static void runPlain(byte[] wasm, java.io.OutputStream stdout) {
-        try (var wasi = com.dylibso.chicory.wasi.WasiPreview1.builder().withOptions(wasiTo(stdout)).build()) {
-            List<com.dylibso.chicory.runtime.ImportFunction> fns = new ArrayList<>(Arrays.asList(wasi.toHostFunctions()));
-            fns.add(tick());
-            Instance instance = Instance.builder(Parser.parse(wasm)).withStart(false)
-                    .withImportValues(ImportValues.builder().withFunctions(fns).build()).build();
-            try {
-                instance.export("_start").apply();
-            } catch (com.dylibso.chicory.wasi.WasiExitException e) {
-                // proc_exit: the output is what counts
+    /** Runs {@link FuelRun} in a JVM of its own; returns its RESULT line split on spaces. */
+    private static String[] fork(java.nio.file.Path workload, String variant, int rounds, long quantum) throws Exception {
+        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = List.of(javaBin, "-Xss64m", "-Xmx4g", "-cp", System.getProperty("java.class.path"),
+                FuelRun.class.getName(), workload.toString(), variant, "2", Integer.toString(rounds),
+                Long.toString(quantum));
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String stdout = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        int exit = p.waitFor();
+        for (String l : stdout.split("\\R")) {
+            if (l.startsWith("RESULT ")) {
+                return l.split(" ");
             }
         }
-    }
-
-    /** Runs {@code _start} metered (on {@code scheduler} when given); returns the preemptions. */
-    private static long runMetered(byte[] wasm, java.io.OutputStream stdout, Scheduler scheduler) throws Exception {
-        AsyncInstance.Builder builder = AsyncInstance.builder(wasm).withWasi(wasiTo(stdout)).withHostFunction(tick());
-        builder = scheduler != null ? scheduler.guest(builder) : builder.withFuelQuantum(100_000);
-        try (AsyncInstance guest = builder.build()) {
-            try {
-                guest.call("_start").get();
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (!(e.getCause() instanceof com.dylibso.chicory.wasi.WasiExitException)) {
-                    throw e;
-                }
-            }
-            return guest.metrics().preemptions();
-        }
+        throw new IllegalStateException("benchmark fork " + variant + " of " + workload + " failed (exit " + exit
+                + "): " + stdout);
     }
 }

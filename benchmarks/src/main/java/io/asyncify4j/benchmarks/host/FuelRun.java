@@ -1,0 +1,115 @@
+package io.asyncify4j.benchmarks.host;
+
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.ImportFunction;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.wasi.WasiExitException;
+import com.dylibso.chicory.wasi.WasiOptions;
+import com.dylibso.chicory.wasi.WasiPreview1;
+import com.dylibso.chicory.wasm.Parser;
+import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.host.AsyncInstance;
+import io.asyncify4j.host.Scheduler;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * One variant of one WASI workload, timed in a JVM of its own (see {@link HostBenchmarks#fuelOverhead}):
+ * Chicory's interpreter compiles one dispatch loop for every module it runs, so variants timed in one
+ * JVM share a JIT profile and disturb each other. Prints one line:
+ * {@code RESULT <median ns> <min ns> <preemptions> <fuel used> <sha-256 of the output>}.
+ *
+ * <p>Usage: {@code FuelRun <workload.wasm> plain|metered|preempted <warmup> <rounds> <quantum>}.
+ * <em>metered</em> runs on the default executor (slice ends do not suspend); <em>preempted</em> on a
+ * one-worker {@link Scheduler}, unwound, requeued and rewound at every slice end.
+ */
+public final class FuelRun {
+    private FuelRun() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 5) {
+            System.err.println("usage: FuelRun <workload.wasm> plain|metered|preempted <warmup> <rounds> <quantum>");
+            System.exit(2);
+        }
+        byte[] wasm = Files.readAllBytes(Path.of(args[0]));
+        String variant = args[1];
+        int warmup = Integer.parseInt(args[2]);
+        int rounds = Integer.parseInt(args[3]);
+        long quantum = Long.parseLong(args[4]);
+        long[] times = new long[rounds];
+        long[] last = new long[2]; // preemptions, fuel used
+        String output = null;
+        try (Scheduler scheduler = variant.equals("preempted")
+                ? Scheduler.builder().workers(1).quantum(quantum).build() : null) {
+            for (int r = -warmup; r < rounds; r++) {
+                ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+                long t0 = System.nanoTime();
+                switch (variant) {
+                    case "plain" -> runPlain(wasm, stdout);
+                    case "metered", "preempted" -> runMetered(wasm, stdout, scheduler, quantum, last);
+                    default -> throw new IllegalArgumentException("unknown variant " + variant);
+                }
+                long elapsed = System.nanoTime() - t0;
+                if (r >= 0) {
+                    times[r] = elapsed;
+                }
+                output = sha256(stdout.toByteArray());
+            }
+        }
+        Arrays.sort(times);
+        System.out.printf(Locale.ROOT, "RESULT %d %d %d %d %s%n", times[rounds / 2], times[0], last[0], last[1], output);
+    }
+
+    static HostFunction tick() {
+        return new HostFunction("env", "async_tick", FunctionType.of(List.of(ValType.I32), List.of()), (inst, args) -> null);
+    }
+
+    private static WasiOptions wasiTo(ByteArrayOutputStream stdout) {
+        return WasiOptions.builder().withStdout(stdout).withStderr(stdout).build();
+    }
+
+    private static void runPlain(byte[] wasm, ByteArrayOutputStream stdout) {
+        try (WasiPreview1 wasi = WasiPreview1.builder().withOptions(wasiTo(stdout)).build()) {
+            List<ImportFunction> fns = new ArrayList<>(Arrays.asList(wasi.toHostFunctions()));
+            fns.add(tick());
+            Instance instance = Instance.builder(Parser.parse(wasm)).withStart(false)
+                    .withImportValues(ImportValues.builder().withFunctions(fns).build()).build();
+            try {
+                instance.export("_start").apply();
+            } catch (WasiExitException e) {
+                // proc_exit: the output is what counts
+            }
+        }
+    }
+
+    private static void runMetered(byte[] wasm, ByteArrayOutputStream stdout, Scheduler scheduler, long quantum,
+            long[] metrics) throws Exception {
+        AsyncInstance.Builder builder = AsyncInstance.builder(wasm).withWasi(wasiTo(stdout)).withHostFunction(tick());
+        builder = scheduler != null ? scheduler.guest(builder) : builder.withFuelQuantum(quantum);
+        try (AsyncInstance guest = builder.build()) {
+            try {
+                guest.call("_start").get();
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof WasiExitException)) {
+                    throw e;
+                }
+            }
+            metrics[0] = guest.metrics().preemptions();
+            metrics[1] = guest.metrics().fuelUsed();
+        }
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+}
