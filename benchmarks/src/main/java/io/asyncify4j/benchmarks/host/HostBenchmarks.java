@@ -261,8 +261,9 @@ public final class HostBenchmarks {
      * default quantum and with a ten times smaller one. Every variant runs in {@code forks} JVMs of its
      * own, in turn ({@link FuelRun}: variants sharing a JVM share the interpreter's JIT profile, which
      * moves their times by up to 20% either way); each reports the median of {@code iterations} runs
-     * after 2 warmup runs, and the figure is the median over the forks; the fastest run of each variant
-     * (over all its JVMs) gives a second ratio, less moved by JIT luck. Outputs must all be equal.
+     * after {@link #FUEL_WARMUP} warmup runs, and the figure is the median over the forks; the fastest
+     * run of each variant (over all its JVMs) gives a second ratio, less moved by JIT luck. Outputs must
+     * all be equal.
      */
     public void fuelOverhead(java.nio.file.Path workload, int iterations, int forks) throws Exception {
         long quantum = AsyncInstance.DEFAULT_QUANTUM;
@@ -311,12 +312,18 @@ public final class HostBenchmarks {
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;
     }
 
+    /**
+     * Warmup runs per JVM: the interpreter's dispatch loop is recompiled several times over the first
+     * runs (a metered fannkuch took 1,211, 1,062 and 741 ms for its first three runs, then 650-680).
+     */
+    private static final int FUEL_WARMUP = 4;
+
     /** Runs {@link FuelRun} in a JVM of its own; returns its RESULT line split on spaces. */
     private static String[] fork(java.nio.file.Path workload, String variant, int rounds, long quantum) throws Exception {
         String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = List.of(javaBin, "-Xss64m", "-Xmx4g", "-cp", System.getProperty("java.class.path"),
-                FuelRun.class.getName(), workload.toString(), variant, "2", Integer.toString(rounds),
-                Long.toString(quantum));
+                FuelRun.class.getName(), workload.toString(), variant, Integer.toString(FUEL_WARMUP),
+                Integer.toString(rounds), Long.toString(quantum));
         Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String stdout = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         int exit = p.waitFor();
