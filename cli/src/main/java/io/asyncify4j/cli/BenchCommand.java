@@ -66,8 +66,9 @@ final class BenchCommand implements Callable<Integer> {
     Path json;
 
     @Option(names = "--host", description = "Benchmark the host runtime instead: suspend+resume round trips vs a"
-            + " thread-handoff baseline, memory per suspended call, fuel metering overhead on the workloads,"
-            + " scheduler preemption latency and fairness among 1,000 guests.")
+            + " thread-handoff baseline, memory per suspended call, fuel metering overhead on the workloads"
+            + " (each variant in JVMs of its own), scheduler preemption latency and fairness among 1,000 guests."
+            + " Takes about 10 minutes.")
     boolean host;
 
     @CommandLine.Spec
