@@ -50,7 +50,18 @@ public final class ExpectedFailures {
         public String key() {
             return wholeScript() ? script : script + ":" + line;
         }
+
+        /**
+         * Whether the command's outcome depends on the JVM's state rather than on the module (reason
+         * starting with {@value #VARIES}): it counts as an expected failure whether it fails or passes.
+         */
+        public boolean outcomeVaries() {
+            return reason.startsWith(VARIES);
+        }
     }
+
+    /** Reason prefix of an entry whose command may pass or fail from one run to the next. */
+    public static final String VARIES = "varies:";
 
     private final Map<String, Entry> scriptEntries;
     private final Map<String, Map<Integer, Entry>> lineEntries;

@@ -303,6 +303,10 @@ public final class HostBenchmarks {
                     m / 1e6, m / plain, lo, hi, (double) best[v] / best[0]));
         }
         out.println(line);
+        InstructionCounts.Counts counts = InstructionCounts.of(java.nio.file.Files.readAllBytes(workload));
+        out.printf(Locale.ROOT, "%-16s interpreted instructions: plain %,d, metered %,d (%.3fx); fuel %,d units (%.1f per"
+                + " plain instruction)%n", "", counts.plain(), counts.metered(), (double) counts.metered() / counts.plain(),
+                counts.fuelUnits(), (double) counts.fuelUnits() / counts.plain());
     }
 
     private static double median(long[] values) {

@@ -1,0 +1,92 @@
+package io.asyncify4j.benchmarks.host;
+
+import com.dylibso.chicory.runtime.ImportFunction;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.wasi.WasiExitException;
+import com.dylibso.chicory.wasi.WasiOptions;
+import com.dylibso.chicory.wasi.WasiPreview1;
+import com.dylibso.chicory.wasm.Parser;
+import com.dylibso.chicory.wasm.WasmModule;
+import io.asyncify4j.asyncify.Asyncify;
+import io.asyncify4j.asyncify.AsyncifyAbi;
+import io.asyncify4j.asyncify.AsyncifyOptions;
+import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.chicory.SuspensionDriver;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Counts the instructions Chicory's interpreter executes for a WASI workload, plain and fuel-metered:
+ * a deterministic measure of what metering adds, free of the JIT noise that moves run times.
+ */
+public final class InstructionCounts {
+    /** Instructions run by the plain and the metered module, and the fuel the metered one used. */
+    public record Counts(long plain, long metered, long fuelUnits) {}
+
+    private InstructionCounts() {}
+
+    public static Counts of(byte[] wasm) {
+        long plain = count(wasm, null);
+        // The options AsyncInstance uses for a metered guest without async imports.
+        AsyncifyOptions options = AsyncifyOptions.builder()
+                .ignoreImports(true)
+                .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
+                .importState(true)
+                .deferStart(true)
+                .v128ViaHost(true)
+                .fuel(true)
+                .build();
+        long[] fuel = new long[1];
+        long metered = count(Asyncify.transform(wasm, options), fuel);
+        return new Counts(plain, metered, fuel[0]);
+    }
+
+    /** Runs {@code _start} counting instructions; a metered module ({@code fuelUsed} given) never runs out. */
+    private static long count(byte[] wasm, long[] fuelUsed) {
+        WasmModule module = Parser.parse(wasm);
+        long[] executed = {0};
+        try (WasiPreview1 wasi = WasiPreview1.builder()
+                .withOptions(WasiOptions.builder().withStdout(new ByteArrayOutputStream()).build()).build()) {
+            List<ImportFunction> functions = new ArrayList<>(Arrays.asList(wasi.toHostFunctions()));
+            functions.add(FuelRun.tick());
+            ImportValues.Builder imports = ImportValues.builder();
+            SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.never());
+            long quantum = Long.MAX_VALUE / 2;
+            var fuel = driver.fuelImport(quantum);
+            if (fuelUsed != null) {
+                functions.add(driver.fuelExhausted());
+                functions.addAll(SuspensionDriver.v128Imports());
+                imports.addGlobal(driver.stateImport()).addGlobal(fuel);
+            }
+            Instance instance = Instance.builder(module).withStart(false)
+                    .withImportValues(imports.withFunctions(functions).build())
+                    .withUnsafeExecutionListener((instruction, stack) -> executed[0]++)
+                    .build();
+            try {
+                if (fuelUsed != null && hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
+                    driver.call(instance.export(AsyncifyAbi.DEFERRED_START_EXPORT));
+                }
+                driver.call(instance.export("_start"));
+            } catch (WasiExitException e) {
+                // proc_exit ends the run
+            }
+            if (fuelUsed != null) {
+                fuelUsed[0] = quantum - fuel.instance().getValue();
+            }
+        }
+        return executed[0];
+    }
+
+    private static boolean hasExport(WasmModule module, String name) {
+        var exports = module.exportSection();
+        for (int i = 0; i < exports.exportCount(); i++) {
+            if (exports.getExport(i).name().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
