@@ -130,6 +130,8 @@ final class FunctionInstrumenter {
     private final Predicate<SimpleInstruction> unwinds;
     private final LabelMap labels = new LabelMap();
     private final Map<Instruction, int[]> ranges = new IdentityHashMap<>();
+    /** In the running copy: call index to the absolute depth of that call site's exit block. */
+    private final Map<Integer, Integer> siteExitLabel = new java.util.HashMap<>();
     /** Added locals that hold a value across a may-unwind instruction, so frames must save them. */
     private final BitSet pendingAcross = new BitSet();
     /** Declared type of each local that held a non-nullable reference (its gets re-assert non-null). */
@@ -193,11 +195,20 @@ final class FunctionInstrumenter {
         List<Instruction> resuming = sequence(f.body(), List.of());
         resuming.add(op(Opcode.RETURN));
         List<Instruction> running = null;
+        List<Integer> siteExits = List.of();
         if (twoCopies) {
+            siteExits = callSitesWorthExits();
+            for (int k = 0; k < siteExits.size(); k++) {
+                siteExitLabel.put(siteExits.get(k), labels.depth()); // absolute depth of its block
+                labels.enterSynthetic();
+            }
             normalOnly = true;
             running = sequence(f.body(), List.of());
             running.add(op(Opcode.RETURN));
             normalOnly = false;
+            for (int k = 0; k < siteExits.size(); k++) {
+                labels.exitSynthetic();
+            }
         }
         labels.exitSynthetic();
 
@@ -226,8 +237,20 @@ final class FunctionInstrumenter {
         if (twoCopies) {
             List<Instruction> normal = new ArrayList<>();
             normal.add(globalGet(abi.stateGlobal()));
-            normal.add(op(Opcode.BR_IF, 0));
+            normal.add(op(Opcode.BR_IF, siteExits.size()));
             normal.addAll(running);
+            // Call sites with exits of their own: the innermost block is the last site's; leaving it
+            // records that site's index and goes on to $exit.
+            for (int k = siteExits.size() - 1; k >= 0; k--) {
+                List<Instruction> landing = new ArrayList<>();
+                landing.add(BlockInstruction.block(BlockType.EMPTY, normal));
+                landing.add(i32(siteExits.get(k)));
+                landing.add(localSet(callIndexLocal));
+                if (k > 0) {
+                    landing.add(op(Opcode.BR, k)); // out to $exit
+                }
+                normal = landing;
+            }
             newBody.add(BlockInstruction.block(BlockType.EMPTY, normal));
             List<Instruction> rewind = new ArrayList<>();
             rewind.add(globalGet(abi.stateGlobal()));
@@ -333,6 +356,43 @@ final class FunctionInstrumenter {
             }
         });
     }
+
+    /**
+     * Call sites that get an exit block of their own in the running copy (so a call there need not
+     * record its index first): all of them when some sit inside a loop (so calls outnumber entries to
+     * the function, each of which enters the blocks) and there are at most {@link #MAX_SITE_EXITS}.
+     */
+    private List<Integer> callSitesWorthExits() {
+        List<Integer> sites = new ArrayList<>();
+        boolean[] inLoop = {false};
+        collectCallSites(f.body(), false, sites, inLoop);
+        return inLoop[0] && sites.size() <= MAX_SITE_EXITS ? sites : List.of();
+    }
+
+    private void collectCallSites(List<Instruction> body, boolean loop, List<Integer> sites, boolean[] inLoop) {
+        for (Instruction in : body) {
+            int[] range = ranges.get(in);
+            if (range == null) {
+                continue;
+            }
+            if (in instanceof SimpleInstruction) {
+                if (abi.fuel() == null || abi.fuel().cost(in) < 0) { // a call, not a fuel check
+                    sites.add(range[0]);
+                    inLoop[0] |= loop;
+                }
+                continue;
+            }
+            StructuredInstruction st = (StructuredInstruction) in;
+            boolean nested = loop || st.opcode() == Opcode.LOOP;
+            collectCallSites(st.body(), nested, sites, inLoop);
+            if (st instanceof IfInstruction i) {
+                collectCallSites(i.elseBody(), nested, sites, inLoop);
+            }
+        }
+    }
+
+    /** Most call sites given exit blocks of their own (each costs a block entered per call of the function). */
+    private static final int MAX_SITE_EXITS = 16;
 
     /** Numbers reachable may-unwind call sites in program order and records each block's index range. */
     private void number(List<Instruction> body) {
@@ -648,6 +708,13 @@ final class FunctionInstrumenter {
             // saved index runs), so the check after it is a branch that is not taken in normal running,
             // with no block to enter and leave: an unwinding callee sends control to the shared exit.
             // A call returns in normal state or unwinding, never rewinding (a rewind stops at its leaf).
+            Integer siteExit = normalOnly ? siteExitLabel.get(range[0]) : null;
+            if (siteExit != null && (abi.fuel() == null || abi.fuel().cost(call) < 0)) {
+                out.add(call); // its exit block records its index
+                out.add(globalGet(abi.stateGlobal()));
+                out.add(op(Opcode.BR_IF, labels.toAbsolute(siteExit)));
+                return;
+            }
             out.add(i32(range[0]));
             out.add(localSet(callIndexLocal));
             out.add(call);

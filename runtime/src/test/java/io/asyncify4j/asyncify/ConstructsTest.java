@@ -73,6 +73,30 @@ class ConstructsTest {
     }
 
     @Test
+    void callSitesInALoopResumeAtTheirOwnSiteThroughTheirExitBlocks() {
+        // $body runs more than once (called in a loop), so it has a running copy; its calls sit in a
+        // loop, so each gets an exit block there that records its index when the callee unwinds.
+        byte[] wasm = module("""
+                  (func $body (param $n i32) (result i32) (local $acc i32)
+                    (local.set $acc (call $io (i32.const 100)))
+                    (loop $l
+                      (local.set $acc (i32.add (local.get $acc) (call $io (local.get $n))))
+                      (call $tick)
+                      (local.set $acc (i32.xor (local.get $acc) (call $io (i32.mul (local.get $n) (i32.const 3)))))
+                      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                      (br_if $l (i32.gt_s (local.get $n) (i32.const 0))))
+                    (local.get $acc))
+                  (func (export "run") (param $reps i32) (result i32) (local $sum i32)
+                    (loop $r
+                      (local.set $sum (i32.add (local.get $sum) (call $body (local.get $reps))))
+                      (local.set $reps (i32.sub (local.get $reps) (i32.const 1)))
+                      (br_if $r (i32.gt_s (local.get $reps) (i32.const 0))))
+                    (local.get $sum))
+                """);
+        assertSameAsPlainWithChaos(wasm, "run", args(1), args(4));
+    }
+
+    @Test
     void valuesBelowCallArgumentsAndCallResultsStayInPlace() {
         // Several values below a call's arguments, and a call whose arguments are themselves call results.
         byte[] wasm = module("""
