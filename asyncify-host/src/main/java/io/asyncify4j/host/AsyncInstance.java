@@ -63,8 +63,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class AsyncInstance implements AutoCloseable {
     /**
-     * Fuel units per slice when none is given: about 1 to 4 ms of guest code on Chicory's interpreter
-     * (the C workloads run 250 to 450 units per microsecond there), a time slice of the order operating
+     * Fuel units per slice when none is given: about 2 to 4 ms of guest code on Chicory's interpreter
+     * (the C workloads use 250 to 560 units per microsecond there), a time slice of the order operating
      * system schedulers use; every slice end costs an unwind and a rewind when the guest is preempted.
      */
     public static final long DEFAULT_QUANTUM = 1_000_000;
@@ -640,7 +640,7 @@ public final class AsyncInstance implements AutoCloseable {
 
         /**
          * Terminates a call (with {@link FuelExhaustedException}) once it has used {@code budget} fuel
-         * units in total; implies metering (with {@link #DEFAULT_QUANTUM} if no quantum was set).
+         * units in total; implies metering (with {@link AsyncInstance#DEFAULT_QUANTUM} if no quantum was set).
          */
         public Builder withFuelBudget(long budget) {
             if (budget <= 0) {
