@@ -435,14 +435,6 @@ public final class AsyncInstance implements AutoCloseable {
     }
 
     /**
-     * A rewind passes the fuel checks on its way back to the resume point again, charging for code it
-     * skips; the slice starts at the resume point with its whole quantum instead (still deterministic).
-     */
-    private void forgiveRewindCharges(Coroutine c) {
-        refill(c);
-    }
-
-    /**
      * Grants the next segment its fuel: a quantum, or what is left of the budget when that is less, so
      * the budget is enforced at its own size, not rounded up to the end of a slice.
      */
@@ -516,7 +508,9 @@ public final class AsyncInstance implements AutoCloseable {
         }
         if (controller.state() == AsyncifyAbi.STATE_REWINDING) {
             controller.stopRewind();
-            forgiveRewindCharges(c);
+            // The rewind passed the fuel checks on its way here again, charging for code it skipped:
+            // the segment starts here with its whole grant instead (still deterministic).
+            refill(c);
             long[] value = c.resumeValue;
             c.resumeValue = null;
             listener.resumed(c.export, imp.module() + "." + imp.name());

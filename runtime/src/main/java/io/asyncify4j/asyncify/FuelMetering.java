@@ -152,10 +152,10 @@ final class FuelMetering {
             if (st instanceof IfInstruction i) {
                 unrollLoops(i.elseBody(), exits);
             }
-            int factor = unrollFactor(st);
-            if (factor > 1) {
+            int[] plan = unrollPlan(st);
+            if (plan != null) {
                 // A loop ending a block leaves through that block's label: no block of its own to enter.
-                it.set(unrolled(st, factor, iterationSize(st), endExitsLabel && !it.hasNext()));
+                it.set(unrolled(st, plan[0], plan[1], endExitsLabel && !it.hasNext()));
             }
         }
     }
@@ -164,21 +164,24 @@ final class FuelMetering {
         return type.hasTypeIndex() ? m.funcType(type.typeIndex()).results().isEmpty() : type.result() == null;
     }
 
-    /** The unroll factor of {@code st}, or 1 when it is not a loop of the shape {@link #unrollLoops} takes. */
-    private int unrollFactor(StructuredInstruction st) {
+    /**
+     * {unroll factor, size of one iteration (its closing br_if included)} for a loop of the shape
+     * {@link #unrollLoops} takes and worth unrolling; null otherwise.
+     */
+    private int[] unrollPlan(StructuredInstruction st) {
         List<Instruction> body = st.body();
         if (st.opcode() != Opcode.LOOP || !st.blockType().isEmpty() || body.size() < 2) {
-            return 1;
+            return null;
         }
         Instruction last = body.get(body.size() - 1);
         if (last.opcode() != Opcode.BR_IF || ((SimpleInstruction) last).index() != 0) {
-            return 1;
+            return null;
         }
         int[] size = {0, 0};
         boolean[] ok = {true};
         checkBranches(body.subList(0, body.size() - 1), 0, size, ok);
         if (!ok[0]) {
-            return 1;
+            return null;
         }
         // A nested unrolled loop counts one iteration towards the round (it usually ends in its first
         // round, so its rounds say little of what one iteration here runs), all of its code towards growth.
@@ -186,7 +189,7 @@ final class FuelMetering {
         while (factor > 1 && (long) factor * size[1] > MAX_ROUND_CODE) {
             factor--;
         }
-        return factor;
+        return factor > 1 ? new int[] {factor, size[0] + 1} : null;
     }
 
     /**
@@ -238,13 +241,6 @@ final class FuelMetering {
                 }
             }
         }
-    }
-
-    /** One iteration's size as {@link #checkBranches} counts it ({@code size[0]}). */
-    private int iterationSize(StructuredInstruction loop) {
-        int[] size = {0, 0};
-        checkBranches(loop.body(), 0, size, new boolean[] {true});
-        return size[0];
     }
 
     private StructuredInstruction unrolled(StructuredInstruction loop, int factor, int iterationSize,
