@@ -117,6 +117,7 @@ public final class AsyncInstance implements AutoCloseable {
         this.fuelBudget = b.fuelBudget;
         this.deadline = b.deadline;
         byte[] wasm = b.wasm;
+        WasmModule module;
         GlobalInstance state = new GlobalInstance(0, 0, ValType.I32, MutabilityType.Var);
         if (b.binaryenRegion == null) {
             AsyncifyOptions.Builder options = AsyncifyOptions.builder()
@@ -132,11 +133,11 @@ public final class AsyncInstance implements AutoCloseable {
             }
             PreparedModule prepared = PreparedModule.of(wasm, options.build());
             this.transformed = prepared.model();
-            wasm = prepared.wasm();
+            module = prepared.parsed();
         } else {
             this.transformed = WasmCodec.decode(wasm);
+            module = Parser.parse(wasm);
         }
-        WasmModule module = b.binaryenRegion == null ? PreparedModule.parsed(wasm) : Parser.parse(wasm);
 
         List<ImportFunction> functions = new ArrayList<>();
         for (AsyncImport imp : b.asyncImports) {

@@ -18,7 +18,7 @@ import java.util.Map;
  * scheduler running thousands of guests) transform and parse it once. Chicory's parsed module is
  * immutable and shared between instances.
  */
-record PreparedModule(byte[] wasm, ModuleModel model, WasmModule parsed) {
+record PreparedModule(ModuleModel model, WasmModule parsed) {
     private static final int CACHE_SIZE = 32;
     private static final Map<String, PreparedModule> CACHE = Collections.synchronizedMap(
             new LinkedHashMap<>(16, 0.75f, true) {
@@ -27,7 +27,6 @@ record PreparedModule(byte[] wasm, ModuleModel model, WasmModule parsed) {
                     return size() > CACHE_SIZE;
                 }
             });
-    private static final Map<String, WasmModule> PARSED = Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     static PreparedModule of(byte[] input, AsyncifyOptions options) {
         String key = digest(input) + "|" + options.cacheKey();
@@ -38,16 +37,9 @@ record PreparedModule(byte[] wasm, ModuleModel model, WasmModule parsed) {
         ModuleModel model = WasmCodec.decode(input);
         Asyncify.transform(model, options);
         byte[] out = WasmCodec.encode(model);
-        PreparedModule prepared = new PreparedModule(out, model, Parser.parse(out));
+        PreparedModule prepared = new PreparedModule(model, Parser.parse(out));
         CACHE.put(key, prepared);
-        PARSED.put(digest(out), prepared.parsed());
         return prepared;
-    }
-
-    /** The parsed form of bytes produced by {@link #of}. */
-    static WasmModule parsed(byte[] wasm) {
-        WasmModule m = PARSED.get(digest(wasm));
-        return m != null ? m : Parser.parse(wasm);
     }
 
     private static String digest(byte[] bytes) {

@@ -258,7 +258,9 @@ public final class HostBenchmarks {
      * Fuel metering overhead on a WASI workload, interpreter: plain; metered with the default quantum on
      * the default executor (slice ends do not suspend: the instrumentation's cost); metered on a
      * one-worker {@link Scheduler}, preempted (unwound, requeued, rewound) at every slice end, with the
-     * default quantum and with a ten times smaller one. Every variant runs in {@code forks} JVMs of its
+     * default quantum and with a ten times smaller one. The times are of running the guest; loading it is
+     * timed apart (a metered guest finds its module transformed and parsed in the cache after the first
+     * run, as a scheduler's guests do). Every variant runs in {@code forks} JVMs of its
      * own, in turn ({@link FuelRun}: variants sharing a JVM share the interpreter's JIT profile, which
      * moves their times by up to 20% either way); each reports the median of {@code iterations} runs
      * after {@link #FUEL_WARMUP} warmup runs, and the figure is the median over the forks; the fastest
@@ -273,6 +275,7 @@ public final class HostBenchmarks {
         long[] best = new long[variants.length];
         Arrays.fill(best, Long.MAX_VALUE);
         long[] preemptions = new long[variants.length];
+        long[][] loads = new long[variants.length][forks];
         java.util.Set<String> outputs = new java.util.TreeSet<>();
         for (int f = 0; f < forks; f++) {
             for (int v = 0; v < variants.length; v++) {
@@ -281,6 +284,7 @@ public final class HostBenchmarks {
                 best[v] = Math.min(best[v], Long.parseLong(result[2]));
                 preemptions[v] = Long.parseLong(result[3]);
                 outputs.add(result[5]);
+                loads[v][f] = Long.parseLong(result[6]);
             }
         }
         if (outputs.size() != 1) {
@@ -303,6 +307,9 @@ public final class HostBenchmarks {
                     m / 1e6, m / plain, lo, hi, (double) best[v] / best[0]));
         }
         out.println(line);
+        out.printf(Locale.ROOT, "%-16s loading, not in the times above (median): plain %.1f ms (parse, instantiate), metered"
+                + " %.1f ms (transform and parse cached per module, instantiate)%n", "", median(loads[0]) / 1e6,
+                median(loads[1]) / 1e6);
         InstructionCounts.Counts counts = InstructionCounts.of(java.nio.file.Files.readAllBytes(workload));
         out.printf(Locale.ROOT, "%-16s interpreted instructions: plain %,d, metered %,d (%.3fx); fuel %,d units (%.1f per"
                 + " plain instruction)%n", "", counts.plain(), counts.metered(), (double) counts.metered() / counts.plain(),
