@@ -7,6 +7,7 @@ import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyReport;
 import io.asyncify4j.benchmarks.BenchResults.Timing;
 import io.asyncify4j.benchmarks.BenchResults.WorkloadResult;
+import io.asyncify4j.benchmarks.host.InstructionCounts;
 import io.asyncify4j.chicory.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
@@ -69,6 +70,17 @@ class BenchmarkPartsTest {
         assertThat(never.suspensions()).isZero();
         assertThat(periodic.sameBehaviour(plain)).isTrue();
         assertThat(periodic.suspensions()).isEqualTo(1000 / 7);
+    }
+
+    @Test
+    void instructionCountsOfAMeteredAndPreemptedWorkload() throws IOException {
+        byte[] wasm = Files.readAllBytes(workloads().resolve("fannkuch.wasm"));
+        InstructionCounts.Counts c = InstructionCounts.of(wasm, 1_000_000);
+        // Deterministic counts (no timing): metering adds instructions, preempting adds unwinds and rewinds.
+        assertThat(c.metered()).isGreaterThan(c.plain()).isLessThan((long) (c.plain() * 1.10));
+        assertThat(c.fuelUnits()).isGreaterThanOrEqualTo(c.plain());
+        assertThat(c.preemptions()).isGreaterThanOrEqualTo(c.fuelUnits() / c.quantum());
+        assertThat(c.preempted()).isGreaterThan(c.metered());
     }
 
     @Test

@@ -113,7 +113,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** JVMs per fuel-overhead variant (see HostBenchmarks.fuelOverhead). */
-    private static final int FUEL_FORKS = 3;
+    private static final int FUEL_FORKS = 5;
 
     private int runHost(Path dir, PrintWriter out, PrintWriter err) throws Exception {
         java.io.PrintStream stream = new java.io.PrintStream(new java.io.OutputStream() {

@@ -310,10 +310,13 @@ public final class HostBenchmarks {
         out.printf(Locale.ROOT, "%-16s loading, not in the times above (median): plain %.1f ms (parse, instantiate), metered"
                 + " %.1f ms (transform and parse cached per module, instantiate)%n", "", median(loads[0]) / 1e6,
                 median(loads[1]) / 1e6);
-        InstructionCounts.Counts counts = InstructionCounts.of(java.nio.file.Files.readAllBytes(workload));
-        out.printf(Locale.ROOT, "%-16s interpreted instructions: plain %,d, metered %,d (%.3fx); fuel %,d units (%.1f per"
-                + " plain instruction)%n", "", counts.plain(), counts.metered(), (double) counts.metered() / counts.plain(),
-                counts.fuelUnits(), (double) counts.fuelUnits() / counts.plain());
+        InstructionCounts.Counts counts = InstructionCounts.of(java.nio.file.Files.readAllBytes(workload), quantum);
+        out.printf(Locale.ROOT, "%-16s interpreted instructions: plain %,d, metered %,d (%.3fx), preempted every %,d units"
+                + " %,d (%.3fx; %,d preemptions, %,d instructions each); fuel %,d units (%.1f per plain instruction)%n", "",
+                counts.plain(), counts.metered(), (double) counts.metered() / counts.plain(), counts.quantum(),
+                counts.preempted(), (double) counts.preempted() / counts.plain(), counts.preemptions(),
+                (counts.preempted() - counts.metered()) / Math.max(1, counts.preemptions()), counts.fuelUnits(),
+                (double) counts.fuelUnits() / counts.plain());
     }
 
     private static double median(long[] values) {

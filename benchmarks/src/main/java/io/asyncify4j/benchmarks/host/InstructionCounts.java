@@ -23,13 +23,17 @@ import java.util.List;
  * a deterministic measure of what metering adds, free of the JIT noise that moves run times.
  */
 public final class InstructionCounts {
-    /** Instructions run by the plain and the metered module, and the fuel the metered one used. */
-    public record Counts(long plain, long metered, long fuelUnits) {}
+    /**
+     * Instructions run by the plain and the metered module, the fuel the metered one used, and the
+     * instructions it runs when preempted (unwound and rewound) every {@code quantum} units.
+     */
+    public record Counts(long plain, long metered, long fuelUnits, long quantum, long preempted, long preemptions) {}
 
     private InstructionCounts() {}
 
-    public static Counts of(byte[] wasm) {
-        long plain = count(wasm, null);
+    /** Counts for {@code wasm}, preempted every {@code quantum} units in the preempted run. */
+    public static Counts of(byte[] wasm, long quantum) {
+        long plain = run(wasm, false, 0, SuspendPolicy.never()).instructions();
         // The options AsyncInstance uses for a metered guest without async imports.
         AsyncifyOptions options = AsyncifyOptions.builder()
                 .ignoreImports(true)
@@ -39,13 +43,20 @@ public final class InstructionCounts {
                 .v128ViaHost(true)
                 .fuel(true)
                 .build();
-        long[] fuel = new long[1];
-        long metered = count(Asyncify.transform(wasm, options), fuel);
-        return new Counts(plain, metered, fuel[0]);
+        byte[] metered = Asyncify.transform(wasm, options);
+        Run unpreempted = run(metered, true, Long.MAX_VALUE / 2, SuspendPolicy.never());
+        Run preempted = run(metered, true, quantum, SuspendPolicy.always());
+        return new Counts(plain, unpreempted.instructions(), unpreempted.fuelUsed(), quantum, preempted.instructions(),
+                preempted.preemptions());
     }
 
-    /** Runs {@code _start} counting instructions; a metered module ({@code fuelUsed} given) never runs out. */
-    private static long count(byte[] wasm, long[] fuelUsed) {
+    private record Run(long instructions, long fuelUsed, long preemptions) {}
+
+    /**
+     * Runs {@code _start} counting instructions; a metered module gets {@code quantum} units per slice
+     * and is preempted (unwound and rewound) at a slice end when {@code policy} says so.
+     */
+    private static Run run(byte[] wasm, boolean metered, long quantum, SuspendPolicy policy) {
         WasmModule module = Parser.parse(wasm);
         long[] executed = {0};
         try (WasiPreview1 wasi = WasiPreview1.builder()
@@ -53,10 +64,9 @@ public final class InstructionCounts {
             List<ImportFunction> functions = new ArrayList<>(Arrays.asList(wasi.toHostFunctions()));
             functions.add(FuelRun.tick());
             ImportValues.Builder imports = ImportValues.builder();
-            SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.never());
-            long quantum = Long.MAX_VALUE / 2;
+            SuspensionDriver driver = new SuspensionDriver(policy);
             var fuel = driver.fuelImport(quantum);
-            if (fuelUsed != null) {
+            if (metered) {
                 functions.add(driver.fuelExhausted());
                 functions.addAll(SuspensionDriver.v128Imports());
                 imports.addGlobal(driver.stateImport()).addGlobal(fuel);
@@ -66,18 +76,17 @@ public final class InstructionCounts {
                     .withUnsafeExecutionListener((instruction, stack) -> executed[0]++)
                     .build();
             try {
-                if (fuelUsed != null && hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
+                if (metered && hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
                     driver.call(instance.export(AsyncifyAbi.DEFERRED_START_EXPORT));
                 }
                 driver.call(instance.export("_start"));
             } catch (WasiExitException e) {
                 // proc_exit ends the run
             }
-            if (fuelUsed != null) {
-                fuelUsed[0] = quantum - fuel.instance().getValue();
-            }
+            // Fuel used: the slices refilled so far, plus what the last one used.
+            long used = driver.preemptions() * quantum + (quantum - fuel.instance().getValue());
+            return new Run(executed[0], metered ? used : 0, driver.preemptions());
         }
-        return executed[0];
     }
 
     private static boolean hasExport(WasmModule module, String name) {
