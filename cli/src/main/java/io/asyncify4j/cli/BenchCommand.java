@@ -68,7 +68,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--host", description = "Benchmark the host runtime instead: suspend+resume round trips vs a"
             + " thread-handoff baseline, memory per suspended call, fuel metering overhead on the workloads"
             + " (each variant in JVMs of its own), scheduler preemption latency and fairness among 1,000 guests."
-            + " Takes about 10 minutes.")
+            + " Takes about 11 minutes.")
     boolean host;
 
     @CommandLine.Spec
