@@ -374,9 +374,10 @@ public final class Benchmark {
         return median(nanos.stream().mapToDouble(Benchmark::ms).sorted().toArray());
     }
 
-    static double median(double[] sorted) {
-        int n = sorted.length;
-        double[] s = Arrays.copyOf(sorted, n);
+    /** The median of {@code values} (the mean of the middle two for an even count); the array is left as is. */
+    public static double median(double[] values) {
+        int n = values.length;
+        double[] s = Arrays.copyOf(values, n);
         Arrays.sort(s);
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }

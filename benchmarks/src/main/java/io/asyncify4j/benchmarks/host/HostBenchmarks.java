@@ -320,10 +320,7 @@ public final class HostBenchmarks {
     }
 
     private static double median(long[] values) {
-        long[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;
+        return io.asyncify4j.benchmarks.Benchmark.median(Arrays.stream(values).asDoubleStream().toArray());
     }
 
     /**
