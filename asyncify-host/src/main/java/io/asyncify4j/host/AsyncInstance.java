@@ -2,6 +2,7 @@ package io.asyncify4j.host;
 
 import io.asyncify4j.chicory.ModuleExports;
 import com.dylibso.chicory.compiler.MachineFactoryCompiler;
+import com.dylibso.chicory.runtime.ExportFunction;
 import com.dylibso.chicory.runtime.GlobalInstance;
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.ImportFunction;
@@ -13,15 +14,12 @@ import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.wabt.Wat2Wasm;
 import com.dylibso.chicory.wasi.WasiOptions;
 import com.dylibso.chicory.wasi.WasiPreview1;
-import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.WasmModule;
 import com.dylibso.chicory.wasm.types.MutabilityType;
 import com.dylibso.chicory.wasm.types.ValType;
-import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyOptions;
 import io.asyncify4j.chicory.SuspensionDriver;
-import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,6 +31,7 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -44,8 +43,10 @@ import org.slf4j.LoggerFactory;
  * A wasm instance whose exports are called asynchronously: a guest that calls an async import
  * ({@link AsyncImport}) is suspended — its call stack unwound and moved out of the instance — until
  * the import's future completes, then rewound and resumed. No thread is held while a guest is
- * suspended. Several calls may be in flight on one instance (coroutines), each with its own stack; the
- * instance is only ever entered by one thread at a time.
+ * suspended. Several calls may be in flight on one instance; by default they run one at a time, in
+ * order (a suspended call keeps its place), and with {@link Builder#withInterleavedCalls} as coroutines,
+ * each with its own stack. The instance is only ever entered by one thread at a time; all its methods
+ * are thread-safe.
  *
  * <pre>{@code
  * try (AsyncInstance guest = AsyncInstance.builder(Path.of("plugin.wasm"))
@@ -56,16 +57,23 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>Failures: a guest trap fails the call's future with Chicory's exception; a failing host future
- * fails the call's future with that cause and abandons the suspended guest (it is not resumed); an
- * asyncify stack overflow fails it with {@link AsyncifyStackOverflowException}; {@code cancel} (or
- * {@code orTimeout}) on a suspended call abandons it. In every case the instance stays usable.
+ * <p>Safe by default for untrusted guests: every module is validated first; imports of the runtime's
+ * own namespaces are refused; every guest is metered, so any call can be stopped within a slice by
+ * {@code cancel}, {@link #close()}, a deadline or a fuel budget; every memory and table is bounded
+ * ({@link Builder#maxMemoryPages}, {@link Builder#maxTableElements}, {@link Builder#maxGuestBytes}).
+ *
+ * <p>Failures complete the call's future exceptionally with a {@link GuestTerminatedException}, whose
+ * kind says whether the instance is still usable (a trap or a limit: yes; a call stopped mid-computation
+ * by its budget, deadline or cancellation: no, the instance is discarded), or with the exception of a
+ * failing async import as the host gave it (the suspended guest is dropped; the instance stays usable).
  */
 public final class AsyncInstance implements AutoCloseable {
     /**
      * Fuel units per slice when none is given: about 2 to 4 ms of guest code on Chicory's interpreter
      * (the C workloads use 250 to 560 units per microsecond there), a time slice of the order operating
      * system schedulers use; every slice end costs an unwind and a rewind when the guest is preempted.
+     * An instance without a quantum of its own checks for stop requests (cancel, close, deadline) at
+     * this interval.
      */
     public static final long DEFAULT_QUANTUM = 1_000_000;
 
@@ -74,52 +82,68 @@ public final class AsyncInstance implements AutoCloseable {
     private final Instance instance;
     private final AsyncifyController controller;
     private final ModuleModel transformed;
+    private final java.util.Set<String> guestExports;
     private final Executor executor;
     /**
      * Whether a slice's end suspends the call so other work on the executor can run: on a shared
-     * executor (a Scheduler's workers, or any given one). The default executor gives every task a
-     * thread of its own, so nothing waits there: the end of a slice only checks budget, deadline and
-     * cancellation, and the call runs on.
+     * executor (a Scheduler's workers, or any given one) when the guest is metered. The default executor
+     * gives every task a thread of its own, so nothing waits there: the end of a slice only checks
+     * budget, deadline, cancellation and close, and the call runs on.
      */
     private final boolean yieldsAtQuantum;
     private final long maxStackBytes;
-    private final boolean interleavingAllowed;
+    /** Whether calls may interleave (a call starts while another is suspended); off by default. */
+    private final boolean interleaved;
     private final Object lock = new Object();
     private final Deque<Runnable> queue = new ArrayDeque<>();
     private boolean draining;
     private volatile Thread runningThread;
     private Coroutine running;
+    /** Every root call not yet finished: waiting, running or suspended. */
+    private final java.util.Set<Coroutine> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    /** Calls waiting for the instance while another call holds it (one call at a time). */
+    private final Deque<Coroutine> waiting = new ArrayDeque<>();
+    /** The call holding the instance (one call at a time), from its start until it finishes. */
+    private Coroutine active;
     private int suspended;
-    private final java.util.Set<Coroutine> suspendedCalls = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private volatile boolean closed;
     private final WasiPreview1 wasi;
     private final SuspensionListener listener;
-    /** Fuel per slice, 0 when the guest is not metered. */
+    private final Scheduler scheduler;
+    /** Fuel per slice; every guest of our own transform is metered (without a quantum: for stop checks). */
     private final long quantum;
     /** Fuel granted to the segment running now (a quantum, or the rest of the budget). */
     private long segmentFuel;
     private final long fuelBudget;
     private final java.time.Duration deadline;
     private final GlobalInstance fuel = new GlobalInstance(0, 0, ValType.I64, MutabilityType.Var);
+    /** The guest's shadow-stack pointer (a C guest's {@code __stack_pointer}), or null. */
+    private final GlobalInstance stackPointer;
     private final java.util.concurrent.atomic.LongAdder fuelUsed = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder slices = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder suspensions = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder preemptions = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder runNanos = new java.util.concurrent.atomic.LongAdder();
+    /** Why the instance takes no more calls (closed, or discarded after a call was stopped mid-computation). */
     private volatile Throwable terminated;
 
     private AsyncInstance(Builder b) {
         this.executor = b.executor != null ? b.executor : GuestThreads.defaultExecutor();
-        this.yieldsAtQuantum = b.executor != null;
+        this.scheduler = b.scheduler;
         this.maxStackBytes = b.maxAsyncifyStackBytes;
         this.listener = b.listener;
-        this.quantum = b.quantum;
         this.fuelBudget = b.fuelBudget;
         this.deadline = b.deadline;
+        boolean ownTransform = b.binaryenRegion == null;
+        // Every guest of our own transform is metered: with no quantum of its own, the checks only serve
+        // to stop it (cancel, close, deadline) within a bounded time.
+        this.quantum = !ownTransform ? 0 : b.quantum > 0 ? b.quantum : DEFAULT_QUANTUM;
+        this.yieldsAtQuantum = b.executor != null && b.quantum > 0 && ownTransform;
         byte[] wasm = b.wasm;
-        WasmModule module;
+        ResourceLimits limits = new ResourceLimits(b.maxMemoryPages, b.maxTableElements, b.maxGuestBytes);
         GlobalInstance state = new GlobalInstance(0, 0, ValType.I32, MutabilityType.Var);
-        if (b.binaryenRegion == null) {
+        PreparedModule prepared;
+        if (ownTransform) {
             AsyncifyOptions.Builder options = AsyncifyOptions.builder()
                     .unwindingImports(b.asyncImports.stream().map(i -> i.module() + "." + i.name()).toList())
                     .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
@@ -127,16 +151,23 @@ public final class AsyncInstance implements AutoCloseable {
                     .importState(true)
                     .deferStart(true)
                     .v128ViaHost(true)
-                    .fuel(b.quantum > 0);
+                    .fuel(quantum > 0);
             if (b.asyncImports.isEmpty()) {
                 options.ignoreImports(true);
             }
-            PreparedModule prepared = PreparedModule.of(wasm, options.build());
-            this.transformed = prepared.model();
-            module = prepared.parsed();
+            prepared = PreparedModule.of(wasm, options.build(), limits);
         } else {
-            this.transformed = WasmCodec.decode(wasm);
-            module = Parser.parse(wasm);
+            prepared = PreparedModule.of(wasm, null, limits);
+        }
+        this.transformed = prepared.model();
+        this.guestExports = prepared.guestExports();
+        WasmModule module = prepared.parsed();
+        OptionalInt shadowStack = ShadowStack.stackPointerGlobal(transformed);
+        this.interleaved = b.interleaved;
+        if (interleaved && shadowStack.isPresent() && b.coroutineGlobals.isEmpty()) {
+            throw new IllegalStateException("refusing interleaved calls: the module keeps a C-style shadow stack in "
+                    + "linear memory behind global " + shadowStack.getAsInt() + " (a stack pointer), which calls "
+                    + "suspended at the same time would share and corrupt; run one call at a time (the default)");
         }
 
         List<ImportFunction> functions = new ArrayList<>();
@@ -149,7 +180,7 @@ public final class AsyncInstance implements AutoCloseable {
             functions.addAll(Arrays.asList(wasi.toHostFunctions()));
         }
         List<ImportGlobal> globals = new ArrayList<>(b.globals);
-        if (b.binaryenRegion == null) {
+        if (ownTransform) {
             globals.add(new ImportGlobal(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME, state));
             functions.addAll(SuspensionDriver.v128Imports());
         }
@@ -168,22 +199,16 @@ public final class AsyncInstance implements AutoCloseable {
                 .build();
         // Chicory would run an exported _start at instantiation: a WASI command is run by calling it.
         Instance.Builder ib = Instance.builder(module).withImportValues(imports).withStart(false);
-        if (b.maxMemoryPages > 0 && module.memorySection().isPresent()
-                && module.memorySection().get().memoryCount() > 0) {
-            int initial = module.memorySection().get().getMemory(0).limits().initialPages();
-            ib.withMemoryLimits(new com.dylibso.chicory.wasm.types.MemoryLimits(Math.min(initial, b.maxMemoryPages),
-                    b.maxMemoryPages));
-        }
         if (b.engine == Engine.COMPILER) {
             ib.withMachineFactory(MachineFactoryCompiler.compile(module));
         }
         this.instance = ib.build();
+        this.stackPointer = shadowStack.isPresent() ? instance.global(shadowStack.getAsInt()) : null;
         List<GlobalInstance> coroutineGlobals = new ArrayList<>();
         for (String g : b.coroutineGlobals) {
             coroutineGlobals.add(instance.exports().global(g));
         }
-        this.interleavingAllowed = !b.coroutineGlobals.isEmpty() || !ShadowStack.detect(transformed);
-        if (b.binaryenRegion == null) {
+        if (ownTransform) {
             this.controller = AsyncifyController.forOwnTransform(instance, state, coroutineGlobals);
         } else {
             int address = b.binaryenRegion instanceof DataRegion.Fixed f ? f.address()
@@ -192,9 +217,19 @@ public final class AsyncInstance implements AutoCloseable {
             this.controller = AsyncifyController.forBinaryenModule(instance, address, b.binaryenRegion.size(),
                     coroutineGlobals);
         }
-        if (ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
-            join(call(AsyncifyAbi.DEFERRED_START_EXPORT));
+        if (scheduler != null) {
+            scheduler.register(this);
         }
+        if (ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
+            try {
+                join(start(AsyncifyAbi.DEFERRED_START_EXPORT, new long[0], false));
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+        LOG.debug("instance created: {} functions, {} exports, metered {}, quantum {}", transformed.functionCount(),
+                guestExports.size(), b.quantum > 0, quantum);
     }
 
 
@@ -224,53 +259,119 @@ public final class AsyncInstance implements AutoCloseable {
     /**
      * Calls an exported function. The future completes with its results (one {@code long} per slot,
      * v128 taking two; empty for none) when the call returns, however many times it suspends.
-     * Called from inside a host function while this instance runs, the call runs at once, nested, and
-     * fails with {@link IllegalStateException} if it tries to suspend.
+     *
+     * <p>By default an instance runs one call at a time: a call made while another is running or
+     * suspended waits, in order, until that one finishes (see {@link Builder#withInterleavedCalls}).
+     * Failures complete the future exceptionally, never throw here: an unknown export or wrong
+     * arguments with {@link IllegalArgumentException}, everything else with a
+     * {@link GuestTerminatedException} (or the exception of a failing async import, as the host gave it).
+     * Cancelling the future stops the call: a waiting or suspended call is dropped (and the host future
+     * it waits on cancelled), a running one is stopped at its next fuel check and the instance discarded.
+     *
+     * <p>Called from inside a host function while this instance runs, the call runs at once, nested,
+     * charged to the fuel, budget, deadline and cancellation of the call it runs inside, and fails with
+     * {@link IllegalStateException} if it tries to suspend.
      */
     public CompletableFuture<long[]> call(String export, long... args) {
-        if (closed) {
-            throw new IllegalStateException("instance is closed");
+        Objects.requireNonNull(export, "export");
+        long[] copy = Objects.requireNonNull(args, "args").clone();
+        if (Thread.currentThread() == runningThread && running != null) {
+            return nested(export, copy);
         }
-        if (terminated != null) {
-            return CompletableFuture.failedFuture(new IllegalStateException(
-                    "instance was discarded after a call was terminated: " + terminated.getMessage(), terminated));
+        return start(export, copy, true);
+    }
+
+    private CompletableFuture<long[]> start(String export, long[] args, boolean guestExportOnly) {
+        Throwable gone = terminated;
+        if (closed || gone != null) {
+            return CompletableFuture.failedFuture(new InstanceClosedException(export, gone == null
+                    ? "the instance is closed" : "the instance was discarded: " + gone.getMessage(), gone));
         }
-        if (Thread.currentThread() == runningThread) {
-            Coroutine c = new Coroutine(export, instance.export(export), args.clone(), true);
-            Coroutine outer = running;
-            try {
-                run(c, false);
-            } finally {
-                running = outer;
-            }
-            return c.result;
+        ExportFunction function;
+        try {
+            function = resolve(export, args, guestExportOnly);
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(e);
         }
-        Coroutine c = new Coroutine(export, instance.export(export), args.clone(), false);
+        Coroutine c = new Coroutine(export, function, args, null);
+        synchronized (lock) {
+            live.add(c);
+        }
         c.result.whenComplete((v, e) -> {
-            CompletableFuture<long[]> p = c.pending;
-            if (e != null && p != null) {
-                p.cancel(true); // the caller gave up (cancel, timeout): release the host operation
+            if (e != null) {
+                abandon(c, e);
             }
         });
         if (deadline != null) {
             CompletableFuture.delayedExecutor(deadline.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)
-                    .execute(() -> {
-                        if (!c.result.isDone()) {
-                            DeadlineExceededException e = new DeadlineExceededException(export, deadline);
-                            terminated = e;
-                            c.result.completeExceptionally(e); // a running call stops at its next fuel check
-                        }
-                    });
+                    .execute(() -> c.result.completeExceptionally(
+                            new DeadlineExceededException(export, deadline, c.phase == Coroutine.Phase.RUNNING)));
         }
-        submit(() -> start(c));
+        submit(() -> begin(c));
         return c.result;
+    }
+
+    private CompletableFuture<long[]> nested(String export, long[] args) {
+        Coroutine outer = running;
+        Throwable gone = terminated;
+        if (closed || gone != null) {
+            return CompletableFuture.failedFuture(new InstanceClosedException(export, "the instance is closed", gone));
+        }
+        ExportFunction function;
+        try {
+            function = resolve(export, args, true);
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        Coroutine c = new Coroutine(export, function, args, outer);
+        try {
+            run(c, false);
+        } finally {
+            running = outer;
+        }
+        return c.result;
+    }
+
+    /** The export's function, after checking it is one of the guest's and that the arguments fit its type. */
+    private ExportFunction resolve(String export, long[] args, boolean guestExportOnly) {
+        if (guestExportOnly && !guestExports.contains(export)) {
+            throw new IllegalArgumentException("the module exports no function '" + export + "'");
+        }
+        io.asyncify4j.wasm.model.FuncType type = null;
+        for (io.asyncify4j.wasm.model.Export e : transformed.exports()) {
+            if (e.kind() == io.asyncify4j.wasm.model.ExternalKind.FUNCTION && e.name().equals(export)) {
+                type = transformed.functionType(e.index());
+                break;
+            }
+        }
+        if (type == null) {
+            throw new IllegalArgumentException("the module exports no function '" + export + "'");
+        }
+        int slots = 0;
+        for (io.asyncify4j.wasm.model.ValType p : type.params()) {
+            slots += p == io.asyncify4j.wasm.model.ValType.V128 ? 2 : 1;
+        }
+        if (slots != args.length) {
+            throw new IllegalArgumentException("'" + export + "' takes " + type.params().size() + " argument(s) "
+                    + type.params() + " (" + slots + " slots), given " + args.length);
+        }
+        int slot = 0;
+        for (io.asyncify4j.wasm.model.ValType p : type.params()) {
+            if ((p == io.asyncify4j.wasm.model.ValType.I32 || p == io.asyncify4j.wasm.model.ValType.F32)
+                    && (args[slot] < Integer.MIN_VALUE || args[slot] > 0xFFFF_FFFFL)) {
+                throw new IllegalArgumentException("argument " + slot + " of '" + export + "' is " + p
+                        + " but " + args[slot] + " does not fit in 32 bits");
+            }
+            slot += p == io.asyncify4j.wasm.model.ValType.V128 ? 2 : 1;
+        }
+        return instance.export(export);
     }
 
     /** Bytes of saved asyncify stacks (frames, references, globals) held by the suspended calls. */
     public long suspendedStackBytes() {
         synchronized (lock) {
             long n = 0;
-            for (Coroutine c : suspendedCalls) {
+            for (Coroutine c : live) {
                 SavedStack s = c.saved;
                 n += s == null ? 0 : s.bytes();
             }
@@ -283,7 +384,11 @@ public final class AsyncInstance implements AutoCloseable {
         return new GuestMetrics(fuelUsed.sum(), slices.sum(), suspensions.sum(), preemptions.sum(), runNanos.sum());
     }
 
-    /** {@link #call} and wait for the result; guest failures are rethrown as they are. */
+    /**
+     * {@link #call} and wait for the result; failures are rethrown unwrapped (the
+     * {@link GuestTerminatedException}, or the async import's exception). An interrupt while waiting
+     * cancels the call.
+     */
     public long[] callBlocking(String export, long... args) {
         return join(call(export, args));
     }
@@ -299,7 +404,10 @@ public final class AsyncInstance implements AutoCloseable {
                 throw err;
             }
             throw new CompletionException(e.getCause());
+        } catch (java.util.concurrent.CancellationException e) {
+            throw e;
         } catch (InterruptedException e) {
+            f.cancel(true);
             Thread.currentThread().interrupt();
             throw new CompletionException(e);
         }
@@ -310,6 +418,11 @@ public final class AsyncInstance implements AutoCloseable {
         return instance;
     }
 
+    /** The guest's shadow-stack pointer global, or null (for tests). */
+    GlobalInstance stackPointer() {
+        return stackPointer;
+    }
+
     /** Number of calls currently suspended. */
     public int suspendedCalls() {
         synchronized (lock) {
@@ -317,11 +430,70 @@ public final class AsyncInstance implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the instance: every call not finished — waiting, suspended or running — fails with
+     * {@link InstanceClosedException} (a running call stops at its next fuel check, within a slice; the
+     * host futures suspended calls wait on are cancelled), and later calls fail at once. Idempotent.
+     */
     @Override
     public void close() {
-        closed = true;
-        if (wasi != null) {
+        discard(null);
+    }
+
+    /** Fails every unfinished call and refuses new ones; {@code why} null: closed by the host. */
+    private void discard(Throwable why) {
+        List<Coroutine> all;
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (why != null && terminated == null) {
+                terminated = why;
+            }
+            all = new ArrayList<>(live);
+            waiting.clear();
+        }
+        stopRunningGuest();
+        for (Coroutine c : all) {
+            c.result.completeExceptionally(new InstanceClosedException(c.export, why == null ? "the instance was closed"
+                    : "the instance was discarded: " + why.getMessage(), why));
+        }
+        if (wasi != null && why == null) {
             wasi.close();
+        }
+        if (scheduler != null) {
+            scheduler.unregister(this);
+        }
+    }
+
+    /** Makes the running guest (if any) reach its next fuel check at once (a best effort: a slice is the bound). */
+    private void stopRunningGuest() {
+        if (quantum > 0) {
+            fuel.setValue(-1);
+        }
+    }
+
+    /** A call's future completed exceptionally (cancelled, timed out, deadline, closed, or failed). */
+    private void abandon(Coroutine c, Throwable why) {
+        if (c.nested) {
+            return;
+        }
+        Coroutine.Phase phase = c.phase;
+        if (phase == Coroutine.Phase.RUNNING) {
+            stopRunningGuest(); // it stops at its next check, where the host sees the future done
+            return;
+        }
+        CompletableFuture<long[]> p = c.pending;
+        if (p != null) {
+            p.cancel(true); // release the host operation; its completion drops the suspended call
+        }
+        boolean dropWaiting;
+        synchronized (lock) {
+            dropWaiting = phase == Coroutine.Phase.WAITING && waiting.remove(c);
+        }
+        if (dropWaiting) {
+            finish(c);
         }
     }
 
@@ -335,7 +507,19 @@ public final class AsyncInstance implements AutoCloseable {
             }
             draining = true;
         }
-        executor.execute(this::drain);
+        execute();
+    }
+
+    private void execute() {
+        try {
+            executor.execute(this::drain);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            synchronized (lock) {
+                queue.clear();
+                draining = false;
+            }
+            discard(new java.util.concurrent.RejectedExecutionException("its executor refused work (scheduler closed?)", e));
+        }
     }
 
     /**
@@ -354,6 +538,8 @@ public final class AsyncInstance implements AutoCloseable {
         runningThread = Thread.currentThread();
         try {
             task.run();
+        } catch (RuntimeException | Error e) {
+            LOG.warn("guest task failed outside a call", e);
         } finally {
             runningThread = null;
         }
@@ -363,29 +549,66 @@ public final class AsyncInstance implements AutoCloseable {
                 return;
             }
         }
-        executor.execute(this::drain);
+        execute();
     }
 
-    private void start(Coroutine c) {
+    /** Starts a root call, or queues it while another call holds the instance (one call at a time). */
+    private void begin(Coroutine c) {
         if (c.result.isDone()) {
-            return; // cancelled before it started
-        }
-        if (!interleavingAllowed && suspendedCalls() > 0) {
-            c.result.completeExceptionally(new IllegalStateException("cannot start '" + c.export + "' while "
-                    + suspendedCalls() + " call(s) are suspended: the module keeps a C shadow stack "
-                    + "(__stack_pointer), which interleaved calls would corrupt; run one call at a time, or "
-                    + "declare per-coroutine globals (AsyncInstance.Builder.withCoroutineGlobals) after giving "
-                    + "each call its own stack region"));
+            finish(c);
             return;
+        }
+        synchronized (lock) {
+            if (!interleaved) {
+                if (active != null && active != c) {
+                    waiting.add(c);
+                    return;
+                }
+                active = c;
+            }
+        }
+        if (stackPointer != null) {
+            c.stackPointerAtStart = stackPointer.getValue();
         }
         run(c, false);
     }
 
+    /** A root call is over (result, failure, or dropped): the next waiting call may start. */
+    private void finish(Coroutine c) {
+        c.phase = Coroutine.Phase.DONE;
+        Coroutine next = null;
+        synchronized (lock) {
+            live.remove(c);
+            if (active == c) {
+                active = null;
+                next = waiting.poll();
+                if (next != null) {
+                    active = next;
+                }
+            }
+        }
+        if (next != null) {
+            Coroutine n = next;
+            submit(() -> {
+                synchronized (lock) {
+                    if (active == n) {
+                        active = null; // begin() takes it again
+                    }
+                }
+                begin(n);
+            });
+        }
+    }
+
     private void run(Coroutine c, boolean resume) {
+        Coroutine outer = running;
         running = c;
+        c.phase = Coroutine.Phase.RUNNING;
         long startNanos = System.nanoTime();
-        slices.increment();
-        refill(c);
+        if (!c.nested) {
+            slices.increment();
+            refill(c);
+        }
         try {
             if (resume) {
                 controller.restoreStack(c.saved);
@@ -393,46 +616,86 @@ public final class AsyncInstance implements AutoCloseable {
                 controller.startRewind();
             }
             long[] r = c.function.apply(c.args);
+            if (c.nested) {
+                c.phase = Coroutine.Phase.DONE;
+                c.result.complete(r == null ? new long[0] : r);
+                return;
+            }
             chargeFuel(c);
             if (controller.state() == AsyncifyAbi.STATE_UNWINDING) {
                 controller.stopUnwind();
-                c.saved = controller.takeStack();
-                c.suspensions++;
-                if (c.pendingImport.endsWith(AsyncifyAbi.FUEL_EXHAUSTED_IMPORT)) {
-                    preemptions.increment();
-                } else {
-                    suspensions.increment();
+                SavedStack saved = controller.takeStack();
+                if (saved.frames().length > maxStackBytes) {
+                    throw new AsyncifyStackOverflowException(c.export, "the suspended call stack", maxStackBytes, null);
                 }
-                synchronized (lock) {
-                    suspended++;
-                    suspendedCalls.add(c);
-                }
-                CompletableFuture<long[]> pending = c.pending;
-                if (c.result.isDone()) {
-                    pending.cancel(true); // given up while it was unwinding: release the host operation
-                }
-                listener.suspended(c.export, c.pendingImport);
-                pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
-                if (c.pendingImport.endsWith(AsyncifyAbi.FUEL_EXHAUSTED_IMPORT)) {
-                    pending.complete(null); // preempted: its turn comes again after the queued work
-                }
+                suspend(c, saved);
+            } else if (c.result.isDone()) {
+                abandoned(c); // it returned, but was given up meanwhile
             } else {
                 c.result.complete(r == null ? new long[0] : r);
+                finish(c);
             }
         } catch (Throwable t) {
+            if (c.nested) {
+                c.phase = Coroutine.Phase.DONE;
+                Throwable failure = translate(t, c);
+                // A budget, deadline or cancellation that stopped it is the root call's: the exception reaches
+                // the host function, and the root call stops at its next check even if that swallows it.
+                c.result.completeExceptionally(failure);
+                return;
+            }
             chargeFuel(c);
+            CompletableFuture<long[]> pending = c.pending;
+            if (pending != null) {
+                pending.cancel(true);
+            }
             controller.reset();
             c.saved = null;
-            Throwable failure = translate(t);
-            if (failure instanceof FuelExhaustedException || failure instanceof DeadlineExceededException
-                    || failure instanceof java.util.concurrent.CancellationException) {
-                terminated = failure; // stopped mid-computation: the guest's state cannot be trusted
-            }
+            Throwable failure = translate(t, c);
             c.result.completeExceptionally(failure);
+            finish(c);
+            if (failure instanceof GuestTerminatedException g && !g.instanceUsable()) {
+                discard(failure); // stopped mid-computation: the guest's state cannot be trusted
+            }
         } finally {
-            runNanos.add(System.nanoTime() - startNanos);
-            running = null;
+            if (!c.nested) {
+                runNanos.add(System.nanoTime() - startNanos);
+            }
+            running = outer;
         }
+    }
+
+    private void suspend(Coroutine c, SavedStack saved) {
+        c.saved = saved;
+        c.suspensions++;
+        boolean preempted = c.preempted();
+        if (preempted) {
+            preemptions.increment();
+        } else {
+            suspensions.increment();
+        }
+        synchronized (lock) {
+            suspended++;
+        }
+        c.phase = Coroutine.Phase.SUSPENDED;
+        CompletableFuture<long[]> pending = c.pending;
+        if (c.result.isDone()) {
+            pending.cancel(true); // given up while it was unwinding: release the host operation
+        }
+        listener.suspended(c.export, c.pendingImport.module() + "." + c.pendingImport.name());
+        pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
+        if (preempted) {
+            pending.complete(null); // preempted: its turn comes again after the queued work
+        }
+    }
+
+    /** A call given up before it finished: drop its state; a C guest's stack pointer goes back to where it was. */
+    private void abandoned(Coroutine c) {
+        c.saved = null;
+        if (stackPointer != null && !interleaved && terminated == null) {
+            stackPointer.setValue(c.stackPointerAtStart);
+        }
+        finish(c);
     }
 
     /**
@@ -457,47 +720,89 @@ public final class AsyncInstance implements AutoCloseable {
     }
 
     /**
-     * The metered guest's slice is used up: stop it if its budget or deadline is spent, otherwise
-     * preempt it (suspend, and resume after the work already queued on the executor).
+     * The guest's slice is used up: stop it if its budget or deadline is spent, it was cancelled or the
+     * instance closed; otherwise preempt it (suspend, and resume after the work already queued on the
+     * executor) or, where nothing waits, grant it the next slice.
      */
     private CompletableFuture<long[]> onFuelExhausted() {
         Coroutine c = running;
-        long used = c.fuelUsed + (segmentFuel - fuel.getValue());
+        Coroutine root = c.root;
+        long used = root.fuelUsed + (segmentFuel - fuel.getValue());
         if (fuelBudget > 0 && used >= fuelBudget) {
-            throw new FuelExhaustedException(c.export, fuelBudget);
+            throw new FuelExhaustedException(root.export, fuelBudget);
         }
-        if (c.result.isDone()) {
-            // Abandoned while running (deadline, cancel, timeout): stop it here, between two slices.
-            throw deadline != null ? new DeadlineExceededException(c.export, deadline)
-                    : new java.util.concurrent.CancellationException("call to '" + c.export + "' was abandoned");
+        if (root.result.isDone() || closed) {
+            throw stopped(root);
         }
-        if (!yieldsAtQuantum) {
-            chargeFuel(c); // and a new quantum
+        if (!yieldsAtQuantum || c.nested) {
+            chargeFuel(root); // and a new quantum
             return CompletableFuture.completedFuture(null);
         }
         // Completed by run() once the call has unwound, which requeues it behind the waiting work.
         return new CompletableFuture<>();
     }
 
+    /** Why a running call whose future is already done (or whose instance closed) is stopped. */
+    private GuestTerminatedException stopped(Coroutine root) {
+        try {
+            root.result.getNow(null);
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof GuestTerminatedException g && !g.instanceUsable()) {
+                return g;
+            }
+        } catch (java.util.concurrent.CancellationException e) {
+            return new CallCancelledException(root.export, true);
+        }
+        if (closed) {
+            return new InstanceClosedException(root.export, "the instance was closed while the call ran", null);
+        }
+        return new CallCancelledException(root.export, true);
+    }
+
     private void resumeAfter(Coroutine c, long[] value, Throwable failure) {
         synchronized (lock) {
             suspended--;
-            suspendedCalls.remove(c);
         }
+        AsyncImport imp = c.pendingImport;
         c.pending = null;
         if (c.result.isDone()) {
-            c.saved = null; // abandoned: cancelled or timed out while suspended
+            abandoned(c); // cancelled, timed out or closed while suspended
             return;
         }
         if (failure != null) {
-            c.saved = null;
             c.result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
                     ? failure.getCause() : failure);
+            abandoned(c);
             return;
+        }
+        if (!c.preempted()) {
+            long[] checked;
+            try {
+                checked = checkResult(imp, value, c.export);
+            } catch (LimitExceededException e) {
+                c.result.completeExceptionally(e);
+                abandoned(c);
+                return;
+            }
+            value = checked;
         }
         c.resumeValue = value;
         listener.resuming(c.export);
         run(c, true);
+    }
+
+    /** An async import's values, checked against its type: null stands for none. */
+    private static long[] checkResult(AsyncImport imp, long[] value, String export) {
+        int expected = resultSlots(imp);
+        if (value == null && expected == 0) {
+            return new long[0];
+        }
+        if (value == null || value.length != expected) {
+            throw new LimitExceededException(export, "async import " + imp.module() + "." + imp.name() + " completed with "
+                    + (value == null ? "null" : value.length + " value(s)") + " but its type " + imp.type().returns()
+                    + " needs " + expected + " slot(s); the call was failed before the guest saw it", null);
+        }
+        return value;
     }
 
     /** The body of every async import. */
@@ -511,15 +816,16 @@ public final class AsyncInstance implements AutoCloseable {
             controller.stopRewind();
             // The rewind passed the fuel checks on its way here again, charging for code it skipped:
             // the segment starts here with its whole grant instead (still deterministic).
-            refill(c);
+            refill(c.root);
             long[] value = c.resumeValue;
             c.resumeValue = null;
             listener.resumed(c.export, imp.module() + "." + imp.name());
             return value;
         }
-        CompletableFuture<long[]> f = imp.function().apply(inst, args).toCompletableFuture();
+        CompletableFuture<long[]> f = Objects.requireNonNull(imp.function().apply(inst, args),
+                () -> "async import " + imp.module() + "." + imp.name() + " returned no future").toCompletableFuture();
         if (f.isDone()) {
-            return join(f); // already complete: no need to suspend
+            return checkResult(imp, join(f), c.export); // already complete: no need to suspend
         }
         if (c.nested) {
             f.cancel(true);
@@ -527,7 +833,7 @@ public final class AsyncInstance implements AutoCloseable {
                     + "a call made from inside a host function (a suspension cannot unwind through the host)");
         }
         c.pending = f;
-        c.pendingImport = imp.module() + "." + imp.name();
+        c.pendingImport = imp;
         controller.startUnwind();
         return new long[resultSlots(imp)];
     }
@@ -540,19 +846,23 @@ public final class AsyncInstance implements AutoCloseable {
         return n;
     }
 
-    private Throwable translate(Throwable t) {
+    private Throwable translate(Throwable t, Coroutine c) {
         for (Throwable x = t; x != null; x = x.getCause()) {
-            if (x instanceof FuelExhaustedException || x instanceof DeadlineExceededException
-                    || x instanceof java.util.concurrent.CancellationException) {
+            if (x instanceof GuestTerminatedException) {
                 return x;
             }
         }
         AsyncifyController.Fault fault = controller.fault();
         if (fault != null && fault.kind() == AsyncifyAbi.FAULT_OVERFLOW) {
-            return new AsyncifyStackOverflowException(transformed.functionDisplayName(fault.functionIndex()),
+            return new AsyncifyStackOverflowException(c.export, transformed.functionDisplayName(fault.functionIndex()),
                     maxStackBytes, t);
         }
-        LOG.debug("guest call failed", t);
+        if (t instanceof com.dylibso.chicory.runtime.TrapException || t instanceof com.dylibso.chicory.runtime.WasmRuntimeException
+                || t instanceof com.dylibso.chicory.runtime.WasmException || t instanceof StackOverflowError) {
+            LOG.debug("call to '{}' trapped", c.export, t);
+            return new GuestTrapException(c.export, t);
+        }
+        LOG.debug("guest call to '{}' failed", c.export, t);
         return t;
     }
 
@@ -574,7 +884,11 @@ public final class AsyncInstance implements AutoCloseable {
         private long quantum;
         private long fuelBudget;
         private java.time.Duration deadline;
-        private int maxMemoryPages;
+        private long maxMemoryPages = 65536;
+        private long maxTableElements = 1 << 20;
+        private long maxGuestBytes = Long.MAX_VALUE;
+        private boolean interleaved;
+        private Scheduler scheduler;
 
         private Builder(byte[] wasm) {
             this.wasm = wasm;
@@ -657,9 +971,55 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
-        /** The most 64 KiB pages memory 0 may grow to; growing beyond fails as memory.grow does. */
-        public Builder maxMemoryPages(int pages) {
+        /**
+         * The most 64 KiB pages each memory of the guest (defined or imported) may have; growing beyond
+         * fails as {@code memory.grow} does, and a module needing more at instantiation is refused with
+         * {@link LimitExceededException}. Only ever lowers a module's own maximum. Default 65,536 (4 GiB).
+         */
+        public Builder maxMemoryPages(long pages) {
+            if (pages < 0) {
+                throw new IllegalArgumentException("memory page limit must not be negative: " + pages);
+            }
             this.maxMemoryPages = pages;
+            return this;
+        }
+
+        /**
+         * The most elements each table of the guest may have (growing beyond fails as {@code table.grow}
+         * does; more at instantiation is refused). Only ever lowers a module's own maximum. Default 1,048,576.
+         */
+        public Builder maxTableElements(long elements) {
+            if (elements < 0) {
+                throw new IllegalArgumentException("table element limit must not be negative: " + elements);
+            }
+            this.maxTableElements = elements;
+            return this;
+        }
+
+        /**
+         * The most bytes all the guest's memories and tables may reach together, counted at their maximum
+         * sizes after {@link #maxMemoryPages} and {@link #maxTableElements} (8 bytes a table element): a
+         * module that could grow past it is refused at build with {@link LimitExceededException}. Default:
+         * no limit beyond the per-memory and per-table ones.
+         */
+        public Builder maxGuestBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("guest byte limit must not be negative: " + bytes);
+            }
+            this.maxGuestBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Lets calls interleave: a call starts while others are suspended (coroutines of one instance).
+         * Off by default, where an instance runs one call at a time and later calls wait in order (a
+         * suspended call keeps its place). Guests that keep a C-style shadow stack in linear memory
+         * (detected from their code: a mutable i32 global that function prologues decrement and epilogues
+         * restore) are refused at build with {@link IllegalStateException}, since interleaved calls would
+         * share that stack, unless {@link #withCoroutineGlobals} is given.
+         */
+        public Builder withInterleavedCalls() {
+            this.interleaved = true;
             return this;
         }
 
@@ -691,8 +1051,9 @@ public final class AsyncInstance implements AutoCloseable {
 
         /**
          * Exported mutable globals whose values belong to each call (saved at a suspension, restored at
-         * its resume); declaring them also allows interleaving calls on a module with a C shadow stack,
-         * which is then the guest's responsibility to keep apart (e.g. a stack region per call).
+         * its resume); declaring them also allows {@link #withInterleavedCalls interleaving} calls on a
+         * module with a C shadow stack, which is then the guest's responsibility to keep apart (e.g. a stack
+         * region per call).
          */
         public Builder withCoroutineGlobals(String... exportedGlobals) {
             coroutineGlobals.addAll(Arrays.asList(exportedGlobals));
@@ -708,7 +1069,17 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
-        /** Asyncifies (unless already asyncified), instantiates and runs the start function. */
+        Builder onScheduler(Scheduler scheduler) {
+            this.scheduler = scheduler;
+            return this;
+        }
+
+        /**
+         * Validates (invalid: {@link io.asyncify4j.wasm.typing.InvalidModuleException}), applies the
+         * resource limits, asyncifies (unless already asyncified), instantiates and runs the start function.
+         * A module importing the runtime's own namespaces ({@code asyncify4j}, {@code asyncify}) is refused
+         * with {@link io.asyncify4j.asyncify.ReservedImportException}.
+         */
         public AsyncInstance build() {
             return new AsyncInstance(this);
         }

@@ -1,17 +1,15 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.wasm.ChicoryException;
-
 /**
- * A suspension needed more asyncify stack than allowed: detected before anything was written past the
- * stack's end. The call fails; the instance stays usable for new calls.
+ * A suspension needed more asyncify stack than allowed (exactly {@code maxAsyncifyStackBytes}): detected
+ * before the call was suspended. The call fails; the instance stays usable for new calls.
  */
-public class AsyncifyStackOverflowException extends ChicoryException {
+public final class AsyncifyStackOverflowException extends LimitExceededException {
     private final String function;
 
-    public AsyncifyStackOverflowException(String function, long limitBytes, Throwable trap) {
-        super("asyncify stack overflow while suspending in " + function + ": the suspended call stack needs "
-                + "more than " + limitBytes + " bytes (raise AsyncInstance.Builder.maxAsyncifyStackBytes)", trap);
+    AsyncifyStackOverflowException(String export, String function, long limitBytes, Throwable trap) {
+        super(export, "asyncify stack overflow while suspending in " + function + ": the suspended call stack "
+                + "needs more than " + limitBytes + " bytes (raise AsyncInstance.Builder.maxAsyncifyStackBytes)", trap);
         this.function = function;
     }
 

@@ -1,24 +1,40 @@
 package io.asyncify4j.host;
 
+import com.dylibso.chicory.wasm.ChicoryException;
+import com.dylibso.chicory.wasm.MalformedException;
 import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
+import io.asyncify4j.asyncify.AsyncifyAbi;
+import io.asyncify4j.asyncify.AsyncifyException;
 import io.asyncify4j.asyncify.AsyncifyOptions;
+import io.asyncify4j.asyncify.ReservedImportException;
+import io.asyncify4j.wasm.binary.MalformedModuleException;
 import io.asyncify4j.wasm.codec.WasmCodec;
+import io.asyncify4j.wasm.model.Export;
+import io.asyncify4j.wasm.model.ExternalKind;
+import io.asyncify4j.wasm.model.Import;
 import io.asyncify4j.wasm.model.ModuleModel;
+import io.asyncify4j.wasm.typing.InvalidModuleException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * A module asyncified for a given set of options, cached so that many instances of one module (a
- * scheduler running thousands of guests) transform and parse it once. Chicory's parsed module is
- * immutable and shared between instances.
+ * A module validated, limited and asyncified for a given set of options, cached so that many instances of
+ * one module (a scheduler running thousands of guests) transform and parse it once. Chicory's parsed
+ * module is immutable and shared between instances.
+ *
+ * @param model the module as it runs (transformed, limits applied)
+ * @param parsed Chicory's parse of it
+ * @param guestExports the function exports of the module as it was handed in: the only ones a host calls
  */
-record PreparedModule(ModuleModel model, WasmModule parsed) {
+record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExports) {
     private static final int CACHE_SIZE = 32;
     private static final Map<String, PreparedModule> CACHE = Collections.synchronizedMap(
             new LinkedHashMap<>(16, 0.75f, true) {
@@ -28,18 +44,63 @@ record PreparedModule(ModuleModel model, WasmModule parsed) {
                 }
             });
 
-    static PreparedModule of(byte[] input, AsyncifyOptions options) {
-        String key = digest(input) + "|" + options.cacheKey();
+    /** Validates, limits and asyncifies {@code input}; {@code options} null: not transformed (asyncified ahead of time). */
+    static PreparedModule of(byte[] input, AsyncifyOptions options, ResourceLimits limits) {
+        String key = digest(input) + "|" + (options == null ? "none" : options.cacheKey()) + "|" + limits.cacheKey();
         PreparedModule cached = CACHE.get(key);
         if (cached != null) {
             return cached;
         }
+        validate(input);
         ModuleModel model = WasmCodec.decode(input);
-        Asyncify.transform(model, options);
+        refuseReservedImports(model);
+        Set<String> exports = new LinkedHashSet<>();
+        for (Export e : model.exports()) {
+            if (e.kind() == ExternalKind.FUNCTION) {
+                exports.add(e.name());
+            }
+        }
+        limits.apply(model);
+        if (options != null) {
+            Asyncify.transform(model, options);
+        }
         byte[] out = WasmCodec.encode(model);
-        PreparedModule prepared = new PreparedModule(model, Parser.parse(out));
+        WasmModule parsed;
+        try {
+            parsed = Parser.parse(out);
+        } catch (ChicoryException e) {
+            throw new AsyncifyException("the asyncified module does not validate (a transform bug): " + e.getMessage());
+        }
+        PreparedModule prepared = new PreparedModule(model, parsed, Set.copyOf(exports));
         CACHE.put(key, prepared);
         return prepared;
+    }
+
+    /** Every module is validated (by the engine) before anything else touches it. */
+    private static void validate(byte[] input) {
+        try {
+            Parser.parse(input);
+        } catch (MalformedException e) {
+            throw new MalformedModuleException("malformed module: " + e.getMessage(), -1);
+        } catch (ChicoryException e) {
+            throw new InvalidModuleException("invalid module: " + e.getMessage());
+        } catch (RuntimeException e) {
+            throw new InvalidModuleException("invalid module: the engine's parser failed with " + e);
+        }
+    }
+
+    /**
+     * The runtime's own import namespaces are the host's: a guest importing them could refill its fuel or
+     * drive the asyncify state machine. Refused, whatever the host supplies.
+     */
+    static void refuseReservedImports(ModuleModel model) {
+        for (Import imp : model.imports()) {
+            if (imp.module().equals(AsyncifyAbi.SUSPEND_MODULE) || imp.module().equals(AsyncifyAbi.STATE_IMPORT_MODULE)
+                    || imp.module().equals(AsyncifyAbi.RUNTIME_MODULE)) {
+                throw new ReservedImportException(imp.toString(), "the import modules '" + AsyncifyAbi.SUSPEND_MODULE
+                        + "' and '" + AsyncifyAbi.RUNTIME_MODULE + "' are reserved for the runtime");
+            }
+        }
     }
 
     private static String digest(byte[] bytes) {

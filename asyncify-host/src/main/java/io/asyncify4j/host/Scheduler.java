@@ -13,8 +13,13 @@ import org.slf4j.LoggerFactory;
  * Time-slices many metered guests on a fixed pool of worker threads: every slice of guest code gets a
  * fuel quantum; a guest whose quantum runs out is preempted and queued behind the work already waiting
  * (round robin), so CPU-bound guests share the workers and never starve others; a guest awaiting an
- * async import holds no worker. Higher-priority guests' slices run first; a guest's weight multiplies
- * its quantum.
+ * async import holds no worker. Higher-priority guests' slices run first, with aging: a slice gains a
+ * priority level for every {@value #AGING_SLICES} slices queued after it, so no runnable guest waits
+ * forever behind busier, higher-priority ones. A guest's weight multiplies its quantum.
+ *
+ * <p>{@link #close()} closes every guest built with this scheduler: their waiting, suspended and running
+ * calls fail with {@link InstanceClosedException} (running ones at their next fuel check), so no future
+ * is left pending.
  *
  * <pre>{@code
  * try (Scheduler scheduler = Scheduler.builder().workers(2).quantum(50_000).build()) {
@@ -26,19 +31,32 @@ import org.slf4j.LoggerFactory;
 public final class Scheduler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
 
+    /** Queued slices after which a waiting slice counts as one priority level higher. */
+    static final int AGING_SLICES = 64;
+
     private final long quantum;
+    private final java.util.Set<AsyncInstance> guests =
+            java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
     private final PriorityBlockingQueue<Slice> ready = new PriorityBlockingQueue<>();
     private final AtomicLong sequence = new AtomicLong();
     private final Thread[] workers;
     private volatile boolean closed;
     private boolean started;
 
-    /** A queued piece of guest work: lower priority value first, then arrival order. */
+    /**
+     * A queued piece of guest work. Ordered by priority aged by arrival: {@code priority * AGING_SLICES -
+     * sequence}, highest first (all waiting slices age at the same rate, so the order between two of
+     * them never changes while they wait and a heap keeps it), then arrival order.
+     */
     private record Slice(int priority, long sequence, Runnable task) implements Comparable<Slice> {
+        long rank() {
+            return (long) priority * AGING_SLICES - sequence;
+        }
+
         @Override
         public int compareTo(Slice o) {
-            int byPriority = Integer.compare(o.priority, priority);
-            return byPriority != 0 ? byPriority : Long.compare(sequence, o.sequence);
+            int byRank = Long.compare(o.rank(), rank());
+            return byRank != 0 ? byRank : Long.compare(sequence, o.sequence);
         }
     }
 
@@ -115,7 +133,13 @@ public final class Scheduler implements AutoCloseable {
         if (weight < 1) {
             throw new IllegalArgumentException("weight must be at least 1: " + weight);
         }
-        return Objects.requireNonNull(builder).withExecutor(executor(priority)).withFuelQuantum(quantum * weight);
+        long slice;
+        try {
+            slice = Math.multiplyExact(quantum, (long) weight);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("quantum " + quantum + " times weight " + weight + " overflows a long");
+        }
+        return Objects.requireNonNull(builder).withExecutor(executor(priority)).withFuelQuantum(slice).onScheduler(this);
     }
 
     /** Slices waiting for a worker. */
@@ -123,9 +147,32 @@ public final class Scheduler implements AutoCloseable {
         return ready.size();
     }
 
+    void register(AsyncInstance guest) {
+        guests.add(guest);
+        if (closed) {
+            guest.close();
+        }
+    }
+
+    void unregister(AsyncInstance guest) {
+        guests.remove(guest);
+    }
+
+    /**
+     * Stops the workers and closes every guest built with this scheduler: every call not finished fails
+     * with {@link InstanceClosedException}. Idempotent.
+     */
     @Override
     public void close() {
         closed = true;
+        java.util.List<AsyncInstance> all;
+        synchronized (guests) {
+            all = new java.util.ArrayList<>(guests);
+        }
+        for (AsyncInstance g : all) {
+            g.close();
+        }
+        ready.clear();
         for (Thread t : workers) {
             t.interrupt();
         }

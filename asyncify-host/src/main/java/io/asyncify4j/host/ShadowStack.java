@@ -6,6 +6,7 @@ import io.asyncify4j.wasm.model.Export;
 import io.asyncify4j.wasm.model.ExternalKind;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.model.NameSection;
+import java.util.OptionalInt;
 
 /** Recognises modules that keep a C shadow stack in a global (clang's {@code __stack_pointer}). */
 final class ShadowStack {
@@ -13,37 +14,41 @@ final class ShadowStack {
 
     private ShadowStack() {}
 
-    private static boolean namesGlobal(byte[] nameMap) {
+    private static int namedGlobal(byte[] nameMap) {
         try {
             BinaryReader r = new BinaryReader(nameMap);
             int n = r.index();
             for (int i = 0; i < n; i++) {
-                r.index();
+                int index = r.index();
                 if (r.name().equals(NAME)) {
-                    return true;
+                    return index;
                 }
             }
         } catch (WasmFormatException e) {
             // a malformed name map names nothing
         }
-        return false;
+        return -1;
     }
 
-    static boolean detect(ModuleModel m) {
+    /** The global holding the shadow-stack pointer, if the module names one (export or name section). */
+    static OptionalInt stackPointerGlobal(ModuleModel m) {
         for (Export e : m.exports()) {
             if (e.kind() == ExternalKind.GLOBAL && e.name().equals(NAME)) {
-                return true;
+                return OptionalInt.of(e.index());
             }
         }
         NameSection names = m.names();
         if (names == null) {
-            return false;
+            return OptionalInt.empty();
         }
         for (NameSection.RawSubsection s : names.otherSubsections()) {
-            if (s.id() == 7 && namesGlobal(s.content())) { // the global names subsection
-                return true;
+            if (s.id() == 7) { // the global names subsection
+                int index = namedGlobal(s.content());
+                if (index >= 0) {
+                    return OptionalInt.of(index);
+                }
             }
         }
-        return false;
+        return OptionalInt.empty();
     }
 }

@@ -44,6 +44,10 @@ class AsyncInstanceTest {
     private final ConcurrentLinkedQueue<CompletableFuture<long[]>> fetches = new ConcurrentLinkedQueue<>();
 
     private AsyncInstance instance(Engine engine, boolean deferFetch) {
+        return builder(engine, deferFetch).build();
+    }
+
+    private AsyncInstance.Builder builder(Engine engine, boolean deferFetch) {
         return AsyncInstance.builderFromWat(SUM_WITH_SLEEPS)
                 .withEngine(engine)
                 .withAsyncImport(AsyncImport.ofIntToVoid("env", "sleep",
@@ -57,7 +61,7 @@ class AsyncInstanceTest {
                             fetches.add(f);
                             return f;
                         }))
-                .build();
+                ;
     }
 
     @ParameterizedTest
@@ -71,7 +75,7 @@ class AsyncInstanceTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void coroutinesInterleaveOnOneInstance(Engine engine) throws Exception {
-        try (AsyncInstance guest = instance(engine, true)) {
+        try (AsyncInstance guest = builder(engine, true).withInterleavedCalls().build()) {
             CompletableFuture<long[]> a = guest.call("deep", 100);
             CompletableFuture<long[]> b = guest.call("deep", 7);
             // The import hands out its future before the guest has unwound: wait for both suspensions.
@@ -133,7 +137,8 @@ class AsyncInstanceTest {
             CompletableFuture<long[]> call = guest.call("trap_after_resume");
             waitFor(() -> !fetches.isEmpty());
             fetches.poll().complete(new long[] {1});
-            assertThatThrownBy(() -> call.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(TrapException.class);
+            assertThatThrownBy(() -> call.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(GuestTrapException.class)
+                    .hasRootCauseInstanceOf(TrapException.class);
             CompletableFuture<long[]> next = guest.call("deep", 0);
             waitFor(() -> !fetches.isEmpty());
             fetches.poll().complete(new long[] {9});

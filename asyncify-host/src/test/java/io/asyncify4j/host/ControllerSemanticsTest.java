@@ -122,6 +122,10 @@ class ControllerSemanticsTest {
                   (func (export "f") (result i32) (call $fetch (i32.const 1))))
                 """;
         ConcurrentLinkedQueue<CompletableFuture<Integer>> pending = new ConcurrentLinkedQueue<>();
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat(wat).withInterleavedCalls()
+                .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> new CompletableFuture<>())).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("shadow stack");
+        // One call at a time (the default): the second call waits for the first, then runs.
         try (AsyncInstance guest = AsyncInstance.builderFromWat(wat)
                 .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> {
                     CompletableFuture<Integer> f = new CompletableFuture<>();
@@ -130,15 +134,19 @@ class ControllerSemanticsTest {
                 }))
                 .build()) {
             CompletableFuture<long[]> first = guest.call("f");
+            CompletableFuture<long[]> second = guest.call("f");
             waitFor(() -> guest.suspendedCalls() == 1);
-            assertThatThrownBy(() -> guest.call("f").get(10, TimeUnit.SECONDS))
-                    .hasCauseInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("__stack_pointer");
+            assertThat(pending).hasSize(1);
+            assertThat(second).isNotDone();
             pending.poll().complete(5);
             assertThat(first.get(10, TimeUnit.SECONDS)).containsExactly(5);
+            waitFor(() -> pending.size() == 1);
+            pending.poll().complete(6);
+            assertThat(second.get(10, TimeUnit.SECONDS)).containsExactly(6);
         }
         // Declaring the shadow-stack pointer per coroutine allows interleaving, and its value follows each call.
         try (AsyncInstance guest = AsyncInstance.builderFromWat(wat)
+                .withInterleavedCalls()
                 .withCoroutineGlobals("__stack_pointer")
                 .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> {
                     CompletableFuture<Integer> f = new CompletableFuture<>();
@@ -191,7 +199,8 @@ class ControllerSemanticsTest {
                 List.of(io.asyncify4j.wasm.ir.SimpleInstruction.of(io.asyncify4j.wasm.ir.Opcode.THROW, 0))));
         m.exports().add(new io.asyncify4j.wasm.model.Export("boom", io.asyncify4j.wasm.model.ExternalKind.FUNCTION, 0));
         try (AsyncInstance guest = AsyncInstance.builder(io.asyncify4j.wasm.codec.WasmCodec.encode(m)).build()) {
-            assertThatThrownBy(() -> guest.call("boom").get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(WasmException.class);
+            assertThatThrownBy(() -> guest.call("boom").get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(GuestTrapException.class)
+                    .hasRootCauseInstanceOf(WasmException.class);
         }
     }
 

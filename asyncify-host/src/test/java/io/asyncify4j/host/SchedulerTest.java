@@ -114,7 +114,7 @@ class SchedulerTest {
             assertThat(m.preemptions()).isGreaterThanOrEqualTo(1_000); // 2,000,000 fuel / 1,000 per slice
             assertThat(m.fuelUsed()).isBetween(2_000_000L, 2_010_000L);
             // The terminated instance is discarded.
-            assertThatThrownBy(() -> spinner.call("spin").get()).hasCauseInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(() -> spinner.call("spin").get()).hasCauseInstanceOf(InstanceClosedException.class);
         }
     }
 

@@ -28,7 +28,7 @@ final class PureWasmAsyncify {
 
     static byte[] transform(byte[] wasm, Path file) {
         try {
-            return Asyncify.transform(wasm, AsyncifyOptions.defaults());
+            return Asyncify.transform(wasm, AsyncifyOptions.builder().pureWasm(true).build());
         } catch (WasmFormatException e) {
             throw CliException.badInput("cannot asyncify " + file + ": " + e.getMessage(), e);
         }

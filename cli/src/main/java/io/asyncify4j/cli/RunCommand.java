@@ -138,7 +138,7 @@ final class RunCommand implements Callable<Integer> {
             throw new CliException(FUEL_EXHAUSTED, e.getMessage() + " (in the start function)", e);
         } catch (WasiExitException e) {
             throw new CliException(e.exitCode(), "exited with code " + e.exitCode() + " during instantiation", e);
-        } catch (ChicoryException e) {
+        } catch (ChicoryException | io.asyncify4j.wasm.binary.WasmFormatException e) {
             throw new CliException(Main.FAILED, "cannot instantiate " + file + ": " + e.getMessage(), e);
         }
     }

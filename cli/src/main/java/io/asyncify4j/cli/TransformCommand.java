@@ -108,6 +108,7 @@ final class TransformCommand implements Callable<Integer> {
 
     private AsyncifyOptions options() {
         AsyncifyOptions.Builder b = AsyncifyOptions.builder()
+                .pureWasm(true) // as wasm-opt --asyncify: a module may import the asyncify runtime itself
                 .ignoreImports(ignoreImports)
                 .ignoreIndirect(ignoreIndirect)
                 .removeList(remove)

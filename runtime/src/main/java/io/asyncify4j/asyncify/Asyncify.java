@@ -75,6 +75,7 @@ public final class Asyncify {
     }
 
     private AsyncifyReport run() {
+        refuseReservedImports();
         boolean typedReferences = usesTypedReferences();
         if (options.suspendAtFunctionEntriesAndLoops()) {
             addSuspendPoints();
@@ -285,6 +286,20 @@ public final class Asyncify {
                     + "(choose the secondary memory data location)");
         }
         return 0;
+    }
+
+    /** The runtime's own namespaces are not the guest's to import (see {@link ReservedImportException}). */
+    private void refuseReservedImports() {
+        for (Import imp : m.imports()) {
+            if (imp.module().equals(AsyncifyAbi.SUSPEND_MODULE) || imp.module().equals(AsyncifyAbi.STATE_IMPORT_MODULE)) {
+                throw new ReservedImportException(imp.toString(), "the import module '" + AsyncifyAbi.SUSPEND_MODULE
+                        + "' is reserved for the host runtime");
+            }
+            if (imp.module().equals(AsyncifyAbi.RUNTIME_MODULE) && !options.pureWasm()) {
+                throw new ReservedImportException(imp.toString(), "the import module '" + AsyncifyAbi.RUNTIME_MODULE
+                        + "' is the asyncify runtime of pure-wasm mode, which was not asked for (AsyncifyOptions.pureWasm)");
+            }
+        }
     }
 
     private Map<Integer, StateAnalysis.RuntimeRole> runtimeImports() {

@@ -40,6 +40,7 @@ public final class AsyncifyOptions {
     private final boolean v128ViaHost;
     private final boolean fuel;
     private final boolean deferStart;
+    private final boolean pureWasm;
 
     private AsyncifyOptions(Builder b) {
         this.unwindingImports = b.unwindingImports == null ? null : expand(b.unwindingImports);
@@ -57,6 +58,7 @@ public final class AsyncifyOptions {
         this.importState = b.importState;
         this.v128ViaHost = b.v128ViaHost;
         this.fuel = b.fuel;
+        this.pureWasm = b.pureWasm;
         if (v128ViaHost && dataLocation != DataLocation.SECONDARY_MEMORY) {
             throw new AsyncifyException("conflicting options: saving v128 values through host imports needs the "
                     + "secondary data memory");
@@ -196,6 +198,16 @@ public final class AsyncifyOptions {
         return fuel;
     }
 
+    /**
+     * Whether the module may import the asyncify runtime functions ({@code asyncify.start_unwind} and
+     * the others of Binaryen's pure-wasm mode) to drive its own unwinding and rewinding. Off by default:
+     * such an import is refused with {@link ReservedImportException}, as is any import of the
+     * {@code asyncify4j} namespace (always: it is the host runtime's).
+     */
+    public boolean pureWasm() {
+        return pureWasm;
+    }
+
     /** A string identifying these options, for caches of transformed modules. */
     public String cacheKey() {
         return String.join("|", String.valueOf(unwindingImports), String.valueOf(ignoreImports),
@@ -204,7 +216,7 @@ public final class AsyncifyOptions {
                 String.valueOf(dataLocation), String.valueOf(secondaryMemoryInitialPages),
                 String.valueOf(secondaryMemoryMaxPages), String.valueOf(suspendAtFunctionEntriesAndLoops),
                 String.valueOf(importState), String.valueOf(deferStart), String.valueOf(v128ViaHost),
-                String.valueOf(fuel));
+                String.valueOf(fuel), String.valueOf(pureWasm));
     }
 
     /** Builder of {@link AsyncifyOptions}. */
@@ -225,12 +237,19 @@ public final class AsyncifyOptions {
         private boolean deferStart;
         private boolean v128ViaHost;
         private boolean fuel;
+        private boolean pureWasm;
 
         private Builder() {}
 
         /** Import the state global from the host so instances share it (see {@link AsyncifyOptions#importState()}). */
         public Builder importState(boolean v) {
             this.importState = v;
+            return this;
+        }
+
+        /** Let the module import the asyncify runtime itself (see {@link AsyncifyOptions#pureWasm()}). */
+        public Builder pureWasm(boolean v) {
+            this.pureWasm = v;
             return this;
         }
 

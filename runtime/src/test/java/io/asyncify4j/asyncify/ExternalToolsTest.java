@@ -65,8 +65,8 @@ class ExternalToolsTest {
         byte[] v128 = Wat.wat(ValueTypesTest.V128);
         byte[] refs = Wat.wat(ValueTypesTest.REFERENCE_TYPES_ONLY);
         return List.of(
-                new Case("seed-defaults", seed, AsyncifyOptions.defaults(), all),
-                new Case("seed-driver", seed, Guest.driverOptions().build(), all),
+                new Case("seed-defaults", seed, AsyncifyOptions.builder().pureWasm(true).build(), all),
+                new Case("seed-driver", seed, Guest.driverOptions().pureWasm(true).build(), all),
                 new Case("options-defaults", options, AsyncifyOptions.defaults(), all),
                 new Case("options-asserts", options,
                         AsyncifyOptions.builder().removeList(List.of("$d")).asserts(true).build(), all),
@@ -116,7 +116,7 @@ class ExternalToolsTest {
         Path opt = tool("wasm-opt");
         Path shell = tool("wasm-shell");
         assumeTrue(opt != null && shell != null, "wasm-opt and wasm-shell (Binaryen) are not installed");
-        byte[] transformed = Asyncify.transform(Guest.named(PureWasmTest.seedText()), AsyncifyOptions.defaults());
+        byte[] transformed = Asyncify.transform(Guest.named(PureWasmTest.seedText()), AsyncifyOptions.builder().pureWasm(true).build());
         Path wasm = dir.resolve("out.wasm");
         Files.write(wasm, transformed);
         Path wat = dir.resolve("out.wat");

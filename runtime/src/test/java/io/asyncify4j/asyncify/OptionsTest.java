@@ -208,15 +208,37 @@ class OptionsTest {
         byte[] unknown = Wat.wat("""
                 (module (import "asyncify" "pause" (func)) (memory 1))
                 """);
-        assertThatThrownBy(() -> Asyncify.transform(unknown, AsyncifyOptions.defaults()))
+        assertThatThrownBy(() -> Asyncify.transform(unknown, AsyncifyOptions.builder().pureWasm(true).build()))
                 .isInstanceOf(AsyncifyException.class).hasMessageContaining("asyncify.pause")
                 .hasMessageContaining("start_unwind");
         byte[] badType = Wat.wat("""
                 (module (import "asyncify" "start_unwind" (func (param i64))) (memory 1))
                 """);
-        assertThatThrownBy(() -> Asyncify.transform(badType, AsyncifyOptions.defaults()))
+        assertThatThrownBy(() -> Asyncify.transform(badType, AsyncifyOptions.builder().pureWasm(true).build()))
                 .isInstanceOf(AsyncifyException.class).hasMessageContaining("asyncify.start_unwind")
                 .hasMessageContaining("expected");
+    }
+
+    @Test
+    void theRuntimesNamespacesAreReserved() {
+        byte[] fuel = Wat.wat("""
+                (module (import "asyncify4j" "fuel" (global (mut i64))) (memory 1)
+                  (func (export "refill") (global.set 0 (i64.const 0x7fffffffffffffff))))
+                """);
+        assertThatThrownBy(() -> Asyncify.transform(fuel, AsyncifyOptions.builder().fuel(true).build()))
+                .isInstanceOf(ReservedImportException.class).hasMessageContaining("asyncify4j.fuel");
+        byte[] state = Wat.wat("""
+                (module (import "asyncify4j" "state" (global (mut i32))) (memory 1))
+                """);
+        assertThatThrownBy(() -> Asyncify.transform(state, AsyncifyOptions.builder().pureWasm(true).build()))
+                .isInstanceOf(ReservedImportException.class).hasMessageContaining("asyncify4j.state");
+        byte[] runtime = Wat.wat("""
+                (module (import "asyncify" "start_unwind" (func (param i32))) (memory 1))
+                """);
+        assertThatThrownBy(() -> Asyncify.transform(runtime, AsyncifyOptions.defaults()))
+                .isInstanceOf(ReservedImportException.class).hasMessageContaining("asyncify.start_unwind")
+                .hasMessageContaining("pureWasm");
+        assertThat(Asyncify.transform(runtime, AsyncifyOptions.builder().pureWasm(true).build())).isNotEmpty();
     }
 
     // ------------------------------------------------------------------ asserts

@@ -56,7 +56,7 @@ class PureWasmTest {
         assertThat(printed(original)).containsExactly(1L, 3L, 2L, 1L, 3L);
 
         ModuleModel m = WasmCodec.decode(original);
-        AsyncifyReport report = Asyncify.transform(m, AsyncifyOptions.defaults());
+        AsyncifyReport report = Asyncify.transform(m, AsyncifyOptions.builder().pureWasm(true).build());
         byte[] transformed = WasmCodec.encode(m);
         assertThat(printed(transformed)).containsExactly(1L, 2L, 3L);
         assertThat(importsRuntime(transformed)).as("asyncify.* imports are gone").isFalse();
@@ -71,10 +71,10 @@ class PureWasmTest {
     void seedExampleWithAnImportListAndOtherDataLocations() throws IOException {
         byte[] original = Guest.named(seedText());
         // Only the runtime functions change the state: print is not an unwinding import.
-        byte[] ignoring = Asyncify.transform(original, AsyncifyOptions.builder().ignoreImports(true).build());
+        byte[] ignoring = Asyncify.transform(original, AsyncifyOptions.builder().pureWasm(true).ignoreImports(true).build());
         assertThat(printed(ignoring)).containsExactly(1L, 2L, 3L);
         byte[] listed = Asyncify.transform(original,
-                AsyncifyOptions.builder().unwindingImports(List.of("nothing.*")).build());
+                AsyncifyOptions.builder().pureWasm(true).unwindingImports(List.of("nothing.*")).build());
         assertThat(printed(listed)).containsExactly(1L, 2L, 3L);
     }
 
@@ -113,7 +113,7 @@ class PureWasmTest {
     @Test
     void getStateImportWorks() {
         byte[] original = Guest.named(GET_STATE);
-        byte[] transformed = Asyncify.transform(original, AsyncifyOptions.defaults());
+        byte[] transformed = Asyncify.transform(original, AsyncifyOptions.builder().pureWasm(true).build());
         assertThat(printed(transformed)).containsExactly(1L, 101L, 2L, 3L, 200L);
         assertThat(importsRuntime(transformed)).isFalse();
     }
@@ -135,7 +135,7 @@ class PureWasmTest {
                 """);
         assertThat(inlined).as("the seed example still has the expected shape").isNotEqualTo(seedText());
         ModuleModel m = WasmCodec.decode(Guest.named(inlined));
-        AsyncifyReport report = Asyncify.transform(m, AsyncifyOptions.defaults());
+        AsyncifyReport report = Asyncify.transform(m, AsyncifyOptions.builder().pureWasm(true).build());
         assertThat(report.warnings()).singleElement().satisfies(w -> assertThat(w)
                 .contains("runtime function $main calls $print").contains("#4681"));
         assertThat(OptionsTest.instrumented(report)).doesNotContain("$main");

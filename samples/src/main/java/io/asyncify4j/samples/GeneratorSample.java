@@ -39,6 +39,7 @@ public final class GeneratorSample implements Sample {
         try (AsyncInstance plugin = AsyncInstance.builderFromWat(Samples.resource("generator.wat"))
                 .withAsyncImport(fetch)
                 .withAsyncImport(yield)
+                .withInterleavedCalls() // coroutines: the second call starts while the first is suspended
                 .build()) {
             CompletableFuture<long[]> a = plugin.call("generate", 1, 5);
             CompletableFuture<long[]> b = plugin.call("generate", 2, 5);

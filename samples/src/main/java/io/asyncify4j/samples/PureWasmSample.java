@@ -30,7 +30,7 @@ public final class PureWasmSample implements Sample {
 
     @Override
     public void run(PrintStream out) {
-        byte[] wasm = Asyncify.transform(Wat2Wasm.parse(Samples.resource("pure-wasm-sleep.wat")), AsyncifyOptions.defaults());
+        byte[] wasm = Asyncify.transform(Wat2Wasm.parse(Samples.resource("pure-wasm-sleep.wat")), AsyncifyOptions.builder().pureWasm(true).build());
         HostFunction print = new HostFunction("spectest", "print", FunctionType.of(List.of(ValType.I32), List.of()),
                 (inst, args) -> {
                     out.println((int) args[0] + " : i32");

@@ -1,0 +1,440 @@
+package io.asyncify4j.host;
+
+import static io.asyncify4j.host.AsyncInstanceTest.waitFor;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.asyncify.ReservedImportException;
+import io.asyncify4j.wasm.codec.WasmCodec;
+import io.asyncify4j.wasm.ir.Opcode;
+import io.asyncify4j.wasm.ir.SimpleInstruction;
+import io.asyncify4j.wasm.model.Export;
+import io.asyncify4j.wasm.model.ExternalKind;
+import io.asyncify4j.wasm.model.FuncType;
+import io.asyncify4j.wasm.model.Function;
+import io.asyncify4j.wasm.model.ModuleModel;
+import io.asyncify4j.wasm.typing.InvalidModuleException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Guests and hosts trying to escape metering, outlive a stop, exceed limits or get a wrong answer
+ * through: each test is one way in, and must end with a typed outcome within a bounded time.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class HostileGuestTest {
+
+    private static final String SPIN = "(module (func (export \"spin\") (loop (br_if 0 (i32.const 1)))))";
+
+    // ------------------------------------------------------------------ reserved namespaces, validation
+
+    @Test
+    void aGuestImportingItsOwnFuelIsRefused() {
+        String wat = """
+                (module (import "asyncify4j" "fuel" (global $fuel (mut i64)))
+                  (func (export "spin") (loop (global.set $fuel (i64.const 1000000)) (br 0))))
+                """;
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat(wat).withFuelBudget(1_000_000).build())
+                .isInstanceOf(ReservedImportException.class).hasMessageContaining("asyncify4j.fuel");
+    }
+
+    @Test
+    void aGuestImportingTheAsyncifyStateOrRuntimeIsRefused() {
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat(
+                "(module (import \"asyncify4j\" \"state\" (global (mut i32))))").build())
+                .isInstanceOf(ReservedImportException.class).hasMessageContaining("asyncify4j.state");
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat(
+                "(module (import \"asyncify\" \"start_unwind\" (func (param i32))) (memory 1))").build())
+                .isInstanceOf(ReservedImportException.class).hasMessageContaining("asyncify.start_unwind");
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat(
+                "(module (import \"asyncify4j\" \"fuel_exhausted\" (func)))").build())
+                .isInstanceOf(ReservedImportException.class);
+    }
+
+    /** {@code (func (export "f") (result i32) i64.const 0)}: decodes, does not validate. */
+    private static byte[] invalidModule() {
+        ModuleModel m = new ModuleModel();
+        int type = m.internFuncType(FuncType.of(List.of(), List.of(io.asyncify4j.wasm.model.ValType.I32)));
+        m.functions().add(new Function(type, List.of(), List.of(SimpleInstruction.of(Opcode.I64_CONST, 0L))));
+        m.exports().add(new Export("f", ExternalKind.FUNCTION, 0));
+        return WasmCodec.encode(m);
+    }
+
+    @Test
+    void anInvalidModuleIsRejectedBeforeItIsTransformedOrRun() {
+        assertThatThrownBy(() -> AsyncInstance.builder(invalidModule()).build())
+                .isInstanceOf(InvalidModuleException.class).hasMessageContaining("invalid module");
+        assertThatThrownBy(() -> AsyncInstance.builder(invalidModule()).withFuelBudget(1000).build())
+                .isInstanceOf(InvalidModuleException.class);
+    }
+
+    // ------------------------------------------------------------------ stopping guests
+
+    /** One thread: shows whether a guest gave its thread back (a task queued after it runs). */
+    private static void assertThreadReturned(ExecutorService pool) throws Exception {
+        assertThat(pool.submit(() -> 42).get(30, TimeUnit.SECONDS)).isEqualTo(42);
+    }
+
+    @Test
+    void cancellingAnUnmeteredSpinningCallStopsItAndReturnsTheThread() throws Exception {
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(SPIN).withExecutor(pool).build()) {
+            CompletableFuture<long[]> call = guest.call("spin");
+            Thread.sleep(100);
+            assertThat(call).isNotDone();
+            call.cancel(true);
+            assertThreadReturned(pool);
+            // Stopped mid-computation: the instance is discarded, later calls fail at once, typed.
+            assertThatThrownBy(() -> guest.call("spin").get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(InstanceClosedException.class);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void closingStopsARunningCallAndFailsEveryWaitingOne() throws Exception {
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        AsyncInstance guest = AsyncInstance.builderFromWat(SPIN).withExecutor(pool).build();
+        CompletableFuture<long[]> running = guest.call("spin");
+        CompletableFuture<long[]> queued = guest.call("spin");
+        Thread.sleep(100);
+        guest.close();
+        assertThatThrownBy(() -> running.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(InstanceClosedException.class);
+        assertThatThrownBy(() -> queued.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(InstanceClosedException.class);
+        assertThreadReturned(pool);
+        assertThatThrownBy(() -> guest.call("spin").get(1, TimeUnit.SECONDS)).hasCauseInstanceOf(InstanceClosedException.class);
+        pool.shutdownNow();
+    }
+
+    @Test
+    void closingFailsASuspendedCallWhichNeverResumesAndCancelsTheHostFuture() throws Exception {
+        String wat = """
+                (module (import "env" "wait" (func $wait (result i32))) (global $after (export "after_g") (mut i32) (i32.const 0))
+                  (func (export "f") (result i32) (drop (call $wait)) (global.set $after (i32.const 1)) (i32.const 7))
+                  (func (export "after") (result i32) (global.get $after)))
+                """;
+        CompletableFuture<Integer> host = new CompletableFuture<>();
+        AsyncInstance guest = AsyncInstance.builderFromWat(wat)
+                .withAsyncImport(AsyncImport.ofInt("env", "wait", () -> host)).build();
+        CompletableFuture<long[]> call = guest.call("f");
+        waitFor(() -> guest.suspendedCalls() == 1);
+        guest.close();
+        assertThatThrownBy(() -> call.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(InstanceClosedException.class);
+        assertThat(host).isCancelled();
+        assertThat(guest.instance().exports().global("after_g").getValue()).isZero(); // never resumed
+    }
+
+    @Test
+    void aDeadlineStopsAStartFunctionThatNeverReturns() {
+        String wat = "(module (func $s (loop (br_if 0 (i32.const 1)))) (start $s) (func (export \"f\")))";
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat(wat).withDeadline(Duration.ofMillis(200)).build())
+                .isInstanceOf(DeadlineExceededException.class);
+        assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(60));
+    }
+
+    @Test
+    void interruptingTheBuildingThreadStopsAStartFunctionThatNeverReturns() throws Exception {
+        String wat = "(module (func $s (loop (br_if 0 (i32.const 1)))) (start $s) (func (export \"f\")))";
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Thread builder = new Thread(() -> {
+            try {
+                AsyncInstance.builderFromWat(wat).withExecutor(pool).build();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        builder.start();
+        Thread.sleep(200);
+        builder.interrupt();
+        builder.join(30_000);
+        assertThat(builder.isAlive()).isFalse();
+        assertThat(failure.get()).isNotNull();
+        assertThreadReturned(pool); // the start function was stopped, not left spinning
+        pool.shutdownNow();
+    }
+
+    // ------------------------------------------------------------------ re-entrant calls
+
+    private static final String REENTER = """
+            (module (import "env" "host" (func $host))
+              (func (export "outer") (loop (call $host) (br 0)))
+              (func (export "work") (local $i i32)
+                (loop (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if 0 (i32.lt_u (local.get $i) (i32.const 1000)))))
+              (func (export "spin") (loop (br_if 0 (i32.const 1)))))
+            """;
+
+    private static AsyncInstance reentering(AsyncInstance.Builder b, String nestedExport) {
+        AtomicReference<AsyncInstance> self = new AtomicReference<>();
+        AsyncInstance guest = b.withHostFunction(new HostFunction("env", "host", FunctionType.of(List.of(), List.of()),
+                (inst, args) -> {
+                    self.get().callBlocking(nestedExport);
+                    return null;
+                })).build();
+        self.set(guest);
+        return guest;
+    }
+
+    @Test
+    void reEntrantCallsAreChargedToTheBudgetOfTheCallTheyRunIn() throws Exception {
+        // Each nested call used to start with a fresh quantum, so the outer budget was never reached.
+        try (AsyncInstance guest = reentering(AsyncInstance.builderFromWat(REENTER).withFuelBudget(1_000_000), "work")) {
+            assertThatThrownBy(() -> guest.call("outer").get(60, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(FuelExhaustedException.class);
+            assertThat(guest.metrics().fuelUsed()).isBetween(1_000_000L, 1_100_000L);
+        }
+    }
+
+    @Test
+    void aNestedInfiniteLoopStopsAtTheOuterBudgetAndDeadline() throws Exception {
+        try (AsyncInstance guest = reentering(AsyncInstance.builderFromWat(REENTER).withFuelBudget(1_000_000), "spin")) {
+            assertThatThrownBy(() -> guest.call("outer").get(60, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(FuelExhaustedException.class);
+        }
+        try (AsyncInstance guest = reentering(AsyncInstance.builderFromWat(REENTER).withDeadline(Duration.ofMillis(200)), "spin")) {
+            assertThatThrownBy(() -> guest.call("outer").get(60, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(DeadlineExceededException.class);
+        }
+    }
+
+    // ------------------------------------------------------------------ schedulers
+
+    @Test
+    void closingASchedulerCompletesEveryFuture() throws Exception {
+        Scheduler scheduler = Scheduler.builder().workers(1).quantum(10_000).build();
+        AsyncInstance a = scheduler.guest(AsyncInstance.builderFromWat(SPIN)).build();
+        AsyncInstance b = scheduler.guest(AsyncInstance.builderFromWat(SPIN)).build();
+        CompletableFuture<long[]> running = a.call("spin");
+        CompletableFuture<long[]> queued = b.call("spin");
+        CompletableFuture<long[]> waiting = a.call("spin");
+        Thread.sleep(100);
+        scheduler.close();
+        for (CompletableFuture<long[]> f : List.of(running, queued, waiting)) {
+            assertThatThrownBy(() -> f.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(InstanceClosedException.class);
+        }
+    }
+
+    @Test
+    void aHighPriorityCpuBoundGuestDoesNotStarveALowerPriorityOne() throws Exception {
+        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {
+            AsyncInstance hog = scheduler.guest(AsyncInstance.builderFromWat(SPIN), 10, 1).build();
+            AsyncInstance hog2 = scheduler.guest(AsyncInstance.builderFromWat(SPIN), 10, 1).build();
+            CompletableFuture<long[]> h1 = hog.call("spin");
+            CompletableFuture<long[]> h2 = hog2.call("spin");
+            Thread.sleep(50);
+            AsyncInstance low = scheduler.guest(AsyncInstance.builderFromWat(
+                    "(module (func (export \"one\") (result i32) (i32.const 1)))"), 0, 1).build();
+            assertThat(low.call("one").get(30, TimeUnit.SECONDS)).containsExactly(1);
+            assertThat(h1).isNotDone();
+            assertThat(h2).isNotDone();
+        }
+    }
+
+    @Test
+    void aQuantumTimesWeightThatOverflowsIsRefused() {
+        try (Scheduler scheduler = Scheduler.builder().quantum(Long.MAX_VALUE / 2).build()) {
+            assertThatThrownBy(() -> scheduler.guest(AsyncInstance.builderFromWat(SPIN), 0, 3))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("overflows");
+        }
+    }
+
+    // ------------------------------------------------------------------ limits
+
+    /** Two memories of {@code (min, max)} pages ({@code max} -1: none) and {@code grow1}, growing memory 1. */
+    private static byte[] twoMemories(long min, long max) {
+        ModuleModel m = new ModuleModel();
+        m.memories().add(new io.asyncify4j.wasm.model.MemoryType(new io.asyncify4j.wasm.model.Limits(min, max, false, false)));
+        m.memories().add(new io.asyncify4j.wasm.model.MemoryType(new io.asyncify4j.wasm.model.Limits(min, max, false, false)));
+        int type = m.internFuncType(FuncType.of(List.of(io.asyncify4j.wasm.model.ValType.I32),
+                List.of(io.asyncify4j.wasm.model.ValType.I32)));
+        m.functions().add(new Function(type, List.of(), List.of(SimpleInstruction.of(Opcode.LOCAL_GET, 0),
+                SimpleInstruction.of(Opcode.MEMORY_GROW, 1))));
+        m.exports().add(new Export("grow1", ExternalKind.FUNCTION, 0));
+        return WasmCodec.encode(m);
+    }
+
+    @Test
+    void theMemoryCapHoldsForEveryMemoryNotOnlyTheFirst() throws Exception {
+        try (AsyncInstance guest = AsyncInstance.builder(twoMemories(1, -1)).maxMemoryPages(4).build()) {
+            assertThat(guest.callBlocking("grow1", 16_384)).containsExactly(-1);
+            assertThat(guest.callBlocking("grow1", 3)).containsExactly(1);
+            assertThat(guest.callBlocking("grow1", 1)).containsExactly(-1);
+        }
+    }
+
+    @Test
+    void theCapNeverRaisesAModulesOwnMaximum() throws Exception {
+        String wat = "(module (memory 1 2) (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0))))";
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).maxMemoryPages(256).build()) {
+            assertThat(guest.callBlocking("grow", 10)).containsExactly(-1);
+            assertThat(guest.callBlocking("grow", 1)).containsExactly(1);
+            assertThat(guest.callBlocking("grow", 1)).containsExactly(-1);
+        }
+    }
+
+    @Test
+    void tablesAreBounded() throws Exception {
+        String wat = """
+                (module (table 1 funcref)
+                  (func (export "grow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))
+                """;
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).build()) {
+            assertThat(guest.callBlocking("grow", 100_000_000)).containsExactly(-1);
+        }
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).maxTableElements(10).build()) {
+            assertThat(guest.callBlocking("grow", 10)).containsExactly(-1);
+            assertThat(guest.callBlocking("grow", 9)).containsExactly(1);
+        }
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat("(module (table 100 funcref))").maxTableElements(10).build())
+                .isInstanceOf(LimitExceededException.class).hasMessageContaining("table 0");
+    }
+
+    @Test
+    void totalGuestBytesAreBoundedAtBuild() {
+        assertThatThrownBy(() -> AsyncInstance.builder(twoMemories(1, 10)).maxGuestBytes(15L * 65536).build())
+                .isInstanceOf(LimitExceededException.class).hasMessageContaining("maxGuestBytes");
+        AsyncInstance.builder(twoMemories(1, 10)).maxGuestBytes(20L * 65536).build().close();
+    }
+
+    @Test
+    void theAsyncifyStackLimitIsExact() throws Exception {
+        String wat = """
+                (module (import "env" "wait" (func $wait))
+                  (func $down (export "down") (param $n i32)
+                    (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1)))) (else (call $wait)))))
+                """;
+        CompletableFuture<Void> never = new CompletableFuture<>();
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).maxAsyncifyStackBytes(1000)
+                .withAsyncImport(AsyncImport.ofVoid("env", "wait", () -> never)).build()) {
+            // 200 frames need several KiB: far below the 64 KiB page the data memory grows by.
+            assertThatThrownBy(() -> guest.call("down", 200).get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(AsyncifyStackOverflowException.class);
+            assertThat(never).isCancelled();
+        }
+    }
+
+    // ------------------------------------------------------------------ contracts with the host
+
+    private static final String FETCH = """
+            (module (import "env" "fetch" (func $fetch (param i32) (result i32)))
+              (func (export "f") (param i32) (result i32) (call $fetch (local.get 0)))
+              (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
+            """;
+
+    @Test
+    void anAsyncImportCompletingWithNullOrTooFewValuesFailsTheCallAndTheInstanceStaysUsable() throws Exception {
+        AtomicReference<long[]> answer = new AtomicReference<>();
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(FETCH)
+                .withAsyncImport(AsyncImport.of("env", "fetch", FunctionType.of(List.of(ValType.I32), List.of(ValType.I32)),
+                        args -> CompletableFuture.supplyAsync(answer::get, CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS))))
+                .build()) {
+            answer.set(null);
+            assertThatThrownBy(() -> guest.call("f", 1).get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(LimitExceededException.class).hasMessageContaining("env.fetch");
+            answer.set(new long[0]);
+            assertThatThrownBy(() -> guest.call("f", 1).get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(LimitExceededException.class);
+            answer.set(new long[] {41});
+            assertThat(guest.call("f", 1).get(10, TimeUnit.SECONDS)).containsExactly(41);
+        }
+    }
+
+    @Test
+    void argumentsAreCheckedAgainstTheExportsType() throws Exception {
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(FETCH)
+                .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", CompletableFuture::completedFuture)).build()) {
+            assertThatThrownBy(() -> guest.call("add", 1).get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("given 1");
+            assertThatThrownBy(() -> guest.call("add", 1, 2, 3).get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> guest.call("add", 1, 1L << 40).get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("32 bits");
+            assertThatThrownBy(() -> guest.call("nope").get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("nope");
+            assertThatThrownBy(() -> guest.call("asyncify_start_unwind", 0).get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalArgumentException.class);
+            assertThat(guest.callBlocking("add", 2, 3)).containsExactly(5);
+        }
+    }
+
+    @Test
+    void cancellingACallCancelsTheHostFutureItWaitsOn() throws Exception {
+        CompletableFuture<Integer> host = new CompletableFuture<>();
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(FETCH)
+                .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> host)).build()) {
+            CompletableFuture<long[]> call = guest.call("f", 1);
+            waitFor(() -> guest.suspendedCalls() == 1);
+            call.cancel(true);
+            assertThat(host).isCancelled();
+            waitFor(() -> guest.suspendedCalls() == 0);
+            // A cancelled suspended call leaves the instance usable.
+            assertThat(guest.callBlocking("add", 2, 3)).containsExactly(5);
+        }
+    }
+
+    @Test
+    void callsRunOneAtATimeByDefault() throws Exception {
+        String wat = """
+                (module (import "env" "fetch" (func $fetch (param i32) (result i32)))
+                  (global $g (mut i32) (i32.const 0))
+                  (func (export "f") (param i32) (result i32) (local $before i32)
+                    (local.set $before (global.get $g))
+                    (global.set $g (i32.add (global.get $g) (local.get 0)))
+                    (drop (call $fetch (local.get 0)))
+                    (global.set $g (local.get $before))
+                    (local.get $before)))
+                """;
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat)
+                .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch",
+                        x -> CompletableFuture.supplyAsync(() -> x, CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS))))
+                .build()) {
+            List<CompletableFuture<long[]>> calls = List.of(guest.call("f", 1), guest.call("f", 2), guest.call("f", 3));
+            for (CompletableFuture<long[]> c : calls) {
+                assertThat(c.get(10, TimeUnit.SECONDS)).containsExactly(0); // each saw the state the previous restored
+            }
+        }
+    }
+
+    @Test
+    void aCancelledWaitingCallNeverRuns() throws Exception {
+        CompletableFuture<Integer> host = new CompletableFuture<>();
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(FETCH)
+                .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> x == 1 ? host : CompletableFuture.completedFuture(x)))
+                .build()) {
+            CompletableFuture<long[]> first = guest.call("f", 1);
+            CompletableFuture<long[]> second = guest.call("f", 2);
+            waitFor(() -> guest.suspendedCalls() == 1);
+            second.cancel(true);
+            host.complete(10);
+            assertThat(first.get(10, TimeUnit.SECONDS)).containsExactly(10);
+            assertThatThrownBy(() -> second.get(1, TimeUnit.SECONDS)).isInstanceOf(CancellationException.class);
+            assertThat(guest.call("f", 3).get(10, TimeUnit.SECONDS)).containsExactly(3);
+        }
+    }
+
+    static Throwable cause(CompletableFuture<?> f) throws InterruptedException {
+        try {
+            f.get(10, TimeUnit.SECONDS);
+            return null;
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("not done", e);
+        }
+    }
+}
