@@ -1,54 +1,344 @@
 package io.asyncify4j.host;
 
-import io.asyncify4j.wasm.binary.BinaryReader;
-import io.asyncify4j.wasm.binary.WasmFormatException;
+import io.asyncify4j.wasm.ir.BlockType;
+import io.asyncify4j.wasm.ir.IfInstruction;
+import io.asyncify4j.wasm.ir.Instruction;
+import io.asyncify4j.wasm.ir.Opcode;
+import io.asyncify4j.wasm.ir.SimpleInstruction;
+import io.asyncify4j.wasm.ir.StructuredInstruction;
 import io.asyncify4j.wasm.model.Export;
 import io.asyncify4j.wasm.model.ExternalKind;
+import io.asyncify4j.wasm.model.FuncType;
+import io.asyncify4j.wasm.model.Function;
+import io.asyncify4j.wasm.model.GlobalType;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.model.NameSection;
+import io.asyncify4j.wasm.model.ValType;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 
-/** Recognises modules that keep a C shadow stack in a global (clang's {@code __stack_pointer}). */
+/**
+ * Recognises modules that keep a C shadow stack in linear memory behind a mutable i32 global (clang's
+ * {@code __stack_pointer}, global 0 in wasm-ld's output), from the code rather than from names, which
+ * an optimised or stripped module does not have.
+ *
+ * <p>The evidence is what clang emits for a function with a stack frame. Its prologue reads the global,
+ * subtracts the frame size (a constant, or a computed size for {@code alloca}), and writes the result
+ * back: at -O2 {@code global.get g; i32.const N; i32.sub; local.tee x; global.set g}, at -O0 the same
+ * steps through locals. Its epilogue restores the global, to the frame plus its size
+ * ({@code local.get x; i32.const N; i32.add; global.set g}) or to the value read at entry. The frame is
+ * addressed through the decremented value (loads, stores, addresses passed to callees). A global is the
+ * stack pointer when at least one function saves and restores it that way, and some function reaches
+ * memory through a frame it carved from it. A global that is only counted up or down, or set, never
+ * qualifies.
+ *
+ * <p>Values are followed through the operand stack and through locals, in program order (blocks, loops
+ * and if arms included; the rest of a body after an instruction whose stack effect the analysis does not
+ * model, such as GC instructions, is skipped, which can only lose evidence). Names are supporting
+ * evidence: among several globals used that way the one named {@code __stack_pointer} wins, and a
+ * mutable i32 global exported or named {@code __stack_pointer} counts when no code evidence exists (a
+ * false positive only forbids interleaving calls; a false negative lets them corrupt each other).
+ */
 final class ShadowStack {
     static final String NAME = "__stack_pointer";
 
     private ShadowStack() {}
 
-    private static int namedGlobal(byte[] nameMap) {
-        try {
-            BinaryReader r = new BinaryReader(nameMap);
-            int n = r.index();
-            for (int i = 0; i < n; i++) {
-                int index = r.index();
-                if (r.name().equals(NAME)) {
-                    return index;
-                }
-            }
-        } catch (WasmFormatException e) {
-            // a malformed name map names nothing
+    /**
+     * What was found about the stack-pointer global.
+     *
+     * @param global         its index in the module's global index space (imports first)
+     * @param frameFunctions functions that decrement it in a prologue and restore it afterwards
+     * @param frameAccesses  loads, stores and call arguments addressing a frame carved from it
+     * @param named          whether it is exported or named {@code __stack_pointer}
+     */
+    record Evidence(int global, int frameFunctions, int frameAccesses, boolean named) {
+        /** Whether the code alone identifies the global. */
+        boolean fromCode() {
+            return frameFunctions > 0 && frameAccesses > 0;
         }
-        return -1;
     }
 
-    /** The global holding the shadow-stack pointer, if the module names one (export or name section). */
+    /** Whether the module keeps a shadow stack behind a global. */
+    static boolean detect(ModuleModel m) {
+        return stackPointerGlobal(m).isPresent();
+    }
+
+    /** The index of the shadow-stack pointer global, or empty when the module keeps no shadow stack. */
     static OptionalInt stackPointerGlobal(ModuleModel m) {
+        return analyse(m).map(e -> OptionalInt.of(e.global())).orElse(OptionalInt.empty());
+    }
+
+    /** The evidence for the stack-pointer global, or empty when the module keeps no shadow stack. */
+    static Optional<Evidence> analyse(ModuleModel m) {
+        int globals = m.importCount(ExternalKind.GLOBAL) + m.globals().size();
+        boolean[] candidate = new boolean[globals];
+        for (int g = 0; g < globals; g++) {
+            GlobalType t = m.globalType(g);
+            candidate[g] = t.mutable() && t.type().equals(ValType.I32);
+        }
+        int[] frameFunctions = new int[globals];
+        int[] frameAccesses = new int[globals];
+        for (int f = 0; f < m.functions().size(); f++) {
+            Scan s = new Scan(m, m.functions().get(f), candidate);
+            s.run();
+            for (int g = 0; g < globals; g++) {
+                if (s.restored[g]) {
+                    frameFunctions[g]++;
+                }
+                frameAccesses[g] += s.accesses[g];
+            }
+        }
+        Evidence best = null;
+        for (int g = 0; g < globals; g++) {
+            if (!candidate[g]) {
+                continue;
+            }
+            Evidence e = new Evidence(g, frameFunctions[g], frameAccesses[g], named(m, g));
+            if (e.fromCode() && (best == null || better(e, best))) {
+                best = e;
+            }
+        }
+        if (best == null) {
+            for (int g = 0; g < globals && best == null; g++) {
+                if (candidate[g] && named(m, g)) {
+                    best = new Evidence(g, frameFunctions[g], frameAccesses[g], true);
+                }
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    private static boolean better(Evidence a, Evidence b) {
+        if (a.named() != b.named()) {
+            return a.named();
+        }
+        return a.frameFunctions() > b.frameFunctions(); // ties: the lower index, seen first
+    }
+
+    /** Whether global {@code g} is exported as, or named in the name section, {@code __stack_pointer}. */
+    static boolean named(ModuleModel m, int g) {
         for (Export e : m.exports()) {
-            if (e.kind() == ExternalKind.GLOBAL && e.name().equals(NAME)) {
-                return OptionalInt.of(e.index());
+            if (e.kind() == ExternalKind.GLOBAL && e.index() == g && e.name().equals(NAME)) {
+                return true;
             }
         }
         NameSection names = m.names();
-        if (names == null) {
-            return OptionalInt.empty();
+        return names != null && NAME.equals(names.globalNames().get(g));
+    }
+
+    // ------------------------------------------------------------------ the code scan
+
+    /** What a value is, relative to the global it came from. */
+    private enum Kind {
+        /** Anything else. */
+        UNKNOWN,
+        /** The global's value as read. */
+        ENTRY,
+        /** The global's value minus something: a frame's base (or an aligned one). */
+        BELOW,
+        /** A frame's base plus something: an address in the frame, or the value to restore. */
+        IN_FRAME
+    }
+
+    private record Val(Kind kind, int global) {
+        static final Val UNKNOWN = new Val(Kind.UNKNOWN, -1);
+
+        boolean frame() {
+            return kind == Kind.BELOW || kind == Kind.IN_FRAME;
         }
-        for (NameSection.RawSubsection s : names.otherSubsections()) {
-            if (s.id() == 7) { // the global names subsection
-                int index = namedGlobal(s.content());
-                if (index >= 0) {
-                    return OptionalInt.of(index);
+
+        boolean derived() {
+            return kind != Kind.UNKNOWN;
+        }
+    }
+
+    /** One function's scan: an abstract operand stack per body, and the locals' abstract values. */
+    private static final class Scan {
+        private final ModuleModel m;
+        private final Function function;
+        private final boolean[] candidate;
+        private final Map<Integer, Val> locals = new HashMap<>();
+        /** Globals this function decremented in a prologue ({@code global.set g} of g minus something). */
+        final boolean[] decremented;
+        /** Globals this function restored after decrementing them. */
+        final boolean[] restored;
+        final int[] accesses;
+
+        Scan(ModuleModel m, Function function, boolean[] candidate) {
+            this.m = m;
+            this.function = function;
+            this.candidate = candidate;
+            this.decremented = new boolean[candidate.length];
+            this.restored = new boolean[candidate.length];
+            this.accesses = new int[candidate.length];
+        }
+
+        void run() {
+            body(function.body(), new ArrayList<>());
+        }
+
+        private void body(List<Instruction> code, List<Val> stack) {
+            for (Instruction in : code) {
+                if (!step(in, stack)) {
+                    return; // unreachable from here, or an effect not modelled: the rest tells nothing sure
                 }
             }
         }
-        return OptionalInt.empty();
+
+        private static Val pop(List<Val> stack) {
+            return stack.isEmpty() ? Val.UNKNOWN : stack.remove(stack.size() - 1);
+        }
+
+        private static void push(List<Val> stack, Val v, int times) {
+            for (int i = 0; i < times; i++) {
+                stack.add(v);
+            }
+        }
+
+        private static void popN(List<Val> stack, int n) {
+            for (int i = 0; i < n; i++) {
+                pop(stack);
+            }
+        }
+
+        private int params(BlockType t) {
+            return t.hasTypeIndex() ? m.funcType(t.typeIndex()).params().size() : 0;
+        }
+
+        private int results(BlockType t) {
+            if (t.hasTypeIndex()) {
+                return m.funcType(t.typeIndex()).results().size();
+            }
+            return t.result() == null ? 0 : 1;
+        }
+
+        private void access(Val address) {
+            if (address.frame()) {
+                accesses[address.global()]++;
+            }
+        }
+
+        /** Pops a call's arguments, counting frame addresses passed, and pushes its results. */
+        private void call(List<Val> stack, FuncType type, int extra) {
+            popN(stack, extra);
+            for (int i = 0; i < type.params().size(); i++) {
+                access(pop(stack));
+            }
+            push(stack, Val.UNKNOWN, type.results().size());
+        }
+
+        /** Applies one instruction; false when the code after it is unreachable or not modelled. */
+        private boolean step(Instruction in, List<Val> stack) {
+            if (in instanceof StructuredInstruction s) {
+                BlockType t = s.blockType();
+                int params = params(t);
+                if (s.opcode() == Opcode.IF) {
+                    pop(stack);
+                }
+                popN(stack, params);
+                List<Val> inner = new ArrayList<>();
+                push(inner, Val.UNKNOWN, params);
+                body(s.body(), inner);
+                if (s instanceof IfInstruction i) {
+                    List<Val> other = new ArrayList<>();
+                    push(other, Val.UNKNOWN, params);
+                    body(i.elseBody(), other);
+                }
+                push(stack, Val.UNKNOWN, results(t));
+                return true;
+            }
+            SimpleInstruction x = (SimpleInstruction) in;
+            Opcode op = x.opcode();
+            switch (op) {
+                case LOCAL_GET -> stack.add(locals.getOrDefault(x.index(), Val.UNKNOWN));
+                case LOCAL_SET -> locals.put(x.index(), pop(stack));
+                case LOCAL_TEE -> {
+                    Val v = pop(stack);
+                    locals.put(x.index(), v);
+                    stack.add(v);
+                }
+                case GLOBAL_GET -> {
+                    int g = x.index();
+                    stack.add(g >= 0 && g < candidate.length && candidate[g] ? new Val(Kind.ENTRY, g) : Val.UNKNOWN);
+                }
+                case GLOBAL_SET -> globalSet(x.index(), pop(stack));
+                case I32_SUB -> {
+                    Val b = pop(stack);
+                    Val a = pop(stack);
+                    stack.add(switch (a.kind()) {
+                        case ENTRY, BELOW -> new Val(Kind.BELOW, a.global());
+                        case IN_FRAME -> a;
+                        default -> Val.UNKNOWN;
+                    });
+                }
+                case I32_ADD -> {
+                    Val b = pop(stack);
+                    Val a = pop(stack);
+                    Val f = a.frame() ? a : b.frame() ? b : null;
+                    stack.add(f == null ? Val.UNKNOWN : new Val(Kind.IN_FRAME, f.global()));
+                }
+                case I32_AND -> { // alignment of a frame: global.get g; i32.const -16; i32.and
+                    Val b = pop(stack);
+                    Val a = pop(stack);
+                    Val d = a.derived() ? a : b.derived() ? b : null;
+                    stack.add(d == null ? Val.UNKNOWN
+                            : d.kind() == Kind.ENTRY ? new Val(Kind.BELOW, d.global()) : d);
+                }
+                case CALL -> call(stack, m.functionType(x.index()), 0);
+                case CALL_INDIRECT -> call(stack, m.funcType(x.index()), 1);
+                case CALL_REF -> call(stack, m.funcType(x.index()), 1);
+                case RETURN_CALL, RETURN_CALL_INDIRECT, RETURN_CALL_REF, BR, BR_TABLE, RETURN, UNREACHABLE,
+                        THROW, THROW_REF -> {
+                    return false;
+                }
+                case BR_IF -> pop(stack);
+                case DROP -> pop(stack);
+                case SELECT, SELECT_T -> {
+                    popN(stack, 3);
+                    stack.add(Val.UNKNOWN);
+                }
+                case MEMORY_SIZE -> stack.add(Val.UNKNOWN);
+                case MEMORY_GROW -> {
+                    pop(stack);
+                    stack.add(Val.UNKNOWN);
+                }
+                case MEMORY_FILL, MEMORY_COPY, MEMORY_INIT -> { // destination first
+                    popN(stack, 2);
+                    access(pop(stack));
+                }
+                default -> {
+                    String sig = op.stackSignature;
+                    int colon = sig.indexOf(':');
+                    if (colon < 0) {
+                        return false; // an effect this scan does not model
+                    }
+                    List<Val> operands = new ArrayList<>();
+                    for (int i = 0; i < colon; i++) {
+                        operands.add(0, pop(stack));
+                    }
+                    if (colon > 0 && sig.charAt(0) == 'a') {
+                        access(operands.get(0)); // a load or store: the address comes first
+                    }
+                    push(stack, Val.UNKNOWN, sig.length() - colon - 1);
+                }
+            }
+            return true;
+        }
+
+        private void globalSet(int g, Val v) {
+            if (g < 0 || g >= candidate.length || !candidate[g] || v.global() != g) {
+                return;
+            }
+            if (v.kind() == Kind.BELOW) {
+                decremented[g] = true;
+            } else if (decremented[g] && (v.kind() == Kind.IN_FRAME || v.kind() == Kind.ENTRY)) {
+                restored[g] = true;
+            }
+        }
     }
 }
