@@ -171,17 +171,24 @@ class HostileGuestTest {
     // ------------------------------------------------------------------ re-entrant calls
 
     private static final String REENTER = """
-            (module (import "env" "host" (func $host))
+            (module (import "env" "host" (func $host)) (import "env" "tick" (func $tick))
               (func (export "outer") (loop (call $host) (br 0)))
               (func (export "work") (local $i i32)
                 (loop (local.set $i (i32.add (local.get $i) (i32.const 1)))
                   (br_if 0 (i32.lt_u (local.get $i) (i32.const 1000)))))
-              (func (export "spin") (loop (br_if 0 (i32.const 1)))))
+              (func (export "spin") (loop (call $tick) (br_if 0 (i32.const 1)))))
             """;
 
-    private static AsyncInstance reentering(AsyncInstance.Builder b, String nestedExport) {
+    /** Iterations of the nested {@code spin} loop so far. */
+    private final java.util.concurrent.atomic.AtomicLong ticks = new java.util.concurrent.atomic.AtomicLong();
+
+    private AsyncInstance reentering(AsyncInstance.Builder b, String nestedExport) {
         AtomicReference<AsyncInstance> self = new AtomicReference<>();
-        AsyncInstance guest = b.withHostFunction(new HostFunction("env", "host", FunctionType.of(List.of(), List.of()),
+        AsyncInstance guest = b.withHostFunction(new HostFunction("env", "tick", FunctionType.of(List.of(), List.of()),
+                (inst, args) -> {
+                    ticks.incrementAndGet();
+                    return null;
+                })).withHostFunction(new HostFunction("env", "host", FunctionType.of(List.of(), List.of()),
                 (inst, args) -> {
                     self.get().callBlocking(nestedExport);
                     return null;
@@ -206,9 +213,20 @@ class HostileGuestTest {
             assertThatThrownBy(() -> guest.call("outer").get(60, TimeUnit.SECONDS))
                     .hasCauseInstanceOf(FuelExhaustedException.class);
         }
-        try (AsyncInstance guest = reentering(AsyncInstance.builderFromWat(REENTER).withDeadline(Duration.ofMillis(200)), "spin")) {
+        try (AsyncInstance guest = reentering(AsyncInstance.builderFromWat(REENTER)
+                .withDeadline(Duration.ofMillis(200)), "spin")) {
             assertThatThrownBy(() -> guest.call("outer").get(60, TimeUnit.SECONDS))
                     .hasCauseInstanceOf(DeadlineExceededException.class);
+            // The nested loop was stopped, not left spinning on its thread.
+            waitFor(() -> {
+                long before = ticks.get();
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return ticks.get() == before;
+            });
         }
     }
 
