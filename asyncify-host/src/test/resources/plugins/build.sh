@@ -7,6 +7,8 @@
 #   plugin-O0-export.wasm          -O0, name section, __stack_pointer exported (-Wl,--export=__stack_pointer)
 #   plugin-O0-export-stripped.wasm -O0, no name section, __stack_pointer exported
 #   plugin-O2*.wasm                the same four at -O2
+#   plugin-O0-malloc.wasm          -O0, no name section, malloc and free exported (to allocate a shadow
+#   plugin-O2-malloc.wasm          stack per call from the host), and the same at -O2
 #
 # In every variant the stack pointer is global 0. Exporting a mutable global needs the mutable-globals
 # feature (-mmutable-globals), which wasm-ld checks in the inputs.
@@ -59,4 +61,9 @@ for opt in O0 O2; do
             echo "built $name.wasm ($(wc -c < "$name.wasm") bytes)"
         done
     done
+done
+for opt in O0 O2; do
+    PATH="$tools" "$clang" --target=wasm32-wasi "-$opt" -mexec-model=reactor -Wall -Wextra -Werror -Wl,--strip-all \
+        -Wl,--export=malloc,--export=free -o "plugin-$opt-malloc.wasm" plugin.c
+    echo "built plugin-$opt-malloc.wasm ($(wc -c < "plugin-$opt-malloc.wasm") bytes)"
 done

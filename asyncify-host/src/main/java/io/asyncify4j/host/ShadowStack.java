@@ -1,5 +1,9 @@
 package io.asyncify4j.host;
 
+import com.dylibso.chicory.runtime.ExportFunction;
+import com.dylibso.chicory.runtime.GlobalInstance;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.runtime.Memory;
 import io.asyncify4j.wasm.ir.BlockType;
 import io.asyncify4j.wasm.ir.IfInstruction;
 import io.asyncify4j.wasm.ir.Instruction;
@@ -14,12 +18,16 @@ import io.asyncify4j.wasm.model.GlobalType;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.model.NameSection;
 import io.asyncify4j.wasm.model.ValType;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Recognises modules that keep a C shadow stack in linear memory behind a mutable i32 global (clang's
@@ -45,6 +53,7 @@ import java.util.OptionalInt;
  */
 final class ShadowStack {
     static final String NAME = "__stack_pointer";
+    private static final Logger LOG = LoggerFactory.getLogger(ShadowStack.class);
 
     private ShadowStack() {}
 
@@ -339,6 +348,242 @@ final class ShadowStack {
             } else if (decremented[g] && (v.kind() == Kind.IN_FRAME || v.kind() == Kind.ENTRY)) {
                 restored[g] = true;
             }
+        }
+    }
+
+    // ------------------------------------------------------------------ a shadow stack per call
+
+    /**
+     * A shadow stack of its own for every call, so that calls interleaved on one instance (coroutines
+     * suspended in async imports) keep their frames apart. Each call gets a region of the guest's
+     * linear memory from the guest's own allocator (an exported {@code malloc}/{@code free} pair, so the
+     * guest's heap never hands it out twice); the stack-pointer global points into the region of the
+     * call that runs, and holds its usual value (the module's own stack) whenever no call runs.
+     *
+     * <p>The host calls, on the thread that runs the instance, with no other call of it running:
+     * <ul>
+     *   <li>{@link #enter()} before a call starts (it calls the guest's malloc, on the module's stack);
+     *   <li>{@link #suspend(Stack)} after the call unwound (suspended), {@link #resume(Stack)} before it
+     *       rewinds;
+     *   <li>{@link #exit(Stack)} after it returned or trapped, or {@link #abandon(Stack)} when a suspended
+     *       call is dropped (cancelled, timed out, failed host future): both give the region back.
+     * </ul>
+     * A region is {@code stackBytes} (rounded up to 16) plus a 16-byte guard at its low end: C code
+     * does not check for stack overflow, so the guard is checked at every suspension and at exit, and a
+     * call that ran past its region fails with {@link ShadowStackOverflowException} (the guest's heap
+     * below may be damaged; the instance should be discarded). Regions are kept for reuse, up to
+     * {@link #POOLED}. Not thread-safe, like the instance.
+     */
+    static final class PerCallStacks {
+        /** Regions kept for reuse after their calls ended. */
+        static final int POOLED = 16;
+        private static final long GUARD = 0x5AFE_57AC_C0FF_EE00L;
+        private static final int GUARD_BYTES = 16;
+
+        private final GlobalInstance stackPointer;
+        private final int global;
+        private final Memory memory;
+        private final ExportFunction malloc;
+        private final ExportFunction free;
+        private final int stackBytes;
+        private final Deque<Integer> pool = new ArrayDeque<>();
+        private int live;
+
+        /** A call's region and its saved stack pointer. */
+        static final class Stack {
+            private final int base;
+            private final int top;
+            /** The call's stack pointer while it is suspended. */
+            private int saved;
+            /** The stack pointer outside the call, while it runs. */
+            private int outer;
+            private boolean running;
+            private boolean released;
+
+            private Stack(int base, int top) {
+                this.base = base;
+                this.top = top;
+            }
+
+            /** The region's lowest usable address (above the guard). */
+            int base() {
+                return base + GUARD_BYTES;
+            }
+
+            /** The region's end: the call's stack pointer when it starts. */
+            int top() {
+                return top;
+            }
+        }
+
+        private PerCallStacks(Instance instance, int global, ExportFunction malloc, ExportFunction free, int stackBytes) {
+            this.global = global;
+            this.stackPointer = instance.global(global);
+            this.memory = instance.memory();
+            this.malloc = malloc;
+            this.free = free;
+            this.stackBytes = stackBytes;
+        }
+
+        /**
+         * For an instance of {@code model} (the module it was instantiated from, after any transform):
+         * the stack pointer is found in the code ({@link ShadowStack#stackPointerGlobal}), the allocator
+         * among the exports.
+         *
+         * @throws IllegalArgumentException when the module keeps no shadow stack, does not export the
+         *     allocator functions with types (i32)->i32 and (i32)->(), or {@code stackBytes} is not in
+         *     16..2^30
+         */
+        static PerCallStacks create(Instance instance, ModuleModel model, int stackBytes, String mallocExport,
+                                    String freeExport) {
+            if (stackBytes < 16 || stackBytes > (1 << 30)) {
+                throw new IllegalArgumentException("shadow stack size " + stackBytes + " is not in 16.." + (1 << 30));
+            }
+            int global = ShadowStack.stackPointerGlobal(model).orElseThrow(() -> new IllegalArgumentException(
+                    "the module keeps no shadow stack: no stack-pointer global found"));
+            ExportFunction malloc = allocatorExport(instance, model, mallocExport, List.of(ValType.I32), List.of(ValType.I32));
+            ExportFunction free = allocatorExport(instance, model, freeExport, List.of(ValType.I32), List.of());
+            return new PerCallStacks(instance, global, malloc, free, (stackBytes + 15) & ~15);
+        }
+
+        private static ExportFunction allocatorExport(Instance instance, ModuleModel model, String name,
+                                                      List<ValType> params, List<ValType> results) {
+            for (Export e : model.exports()) {
+                if (e.kind() == ExternalKind.FUNCTION && e.name().equals(name)) {
+                    FuncType t = model.functionType(e.index());
+                    if (!t.params().equals(params) || !t.results().equals(results)) {
+                        throw new IllegalArgumentException("export '" + name + "' has type " + t + ", not "
+                                + params + " -> " + results);
+                    }
+                    return instance.export(name);
+                }
+            }
+            throw new IllegalArgumentException("the module exports no function '" + name
+                    + "' to allocate per-call shadow stacks with");
+        }
+
+        /** The stack-pointer global's index. */
+        int stackPointerGlobal() {
+            return global;
+        }
+
+        /** Regions handed out and not given back yet. */
+        int liveStacks() {
+            return live;
+        }
+
+        /** Regions kept for reuse. */
+        int pooledStacks() {
+            return pool.size();
+        }
+
+        /**
+         * Before a call starts: takes a region (pooled, or the guest's malloc) and points the stack
+         * pointer at its top.
+         *
+         * @throws IllegalStateException when the guest's malloc returns 0 (out of memory)
+         */
+        Stack enter() {
+            int base;
+            if (!pool.isEmpty()) {
+                base = pool.pop();
+            } else {
+                int bytes = stackBytes + GUARD_BYTES + 15; // malloc aligns to 8 or more; align to 16 here
+                int raw = (int) malloc.apply(bytes)[0];
+                if (raw == 0) {
+                    throw new IllegalStateException("the guest's malloc could not allocate " + bytes
+                            + " bytes for a call's shadow stack");
+                }
+                base = raw;
+            }
+            int aligned = (base + 15) & ~15;
+            Stack s = new Stack(base, aligned + GUARD_BYTES + stackBytes);
+            memory.writeLong(s.base() - GUARD_BYTES, GUARD);
+            memory.writeLong(s.base() - 8, GUARD);
+            live++;
+            s.outer = (int) stackPointer.getValue();
+            stackPointer.setValue(s.top);
+            s.running = true;
+            return s;
+        }
+
+        /** After the call unwound: keeps its stack pointer, and puts the module's back. */
+        void suspend(Stack s) {
+            check(s, true);
+            checkGuard(s);
+            s.saved = (int) stackPointer.getValue();
+            stackPointer.setValue(s.outer);
+            s.running = false;
+        }
+
+        /** Before the call rewinds: points the stack pointer where the call left it. */
+        void resume(Stack s) {
+            check(s, false);
+            s.outer = (int) stackPointer.getValue();
+            stackPointer.setValue(s.saved);
+            s.running = true;
+        }
+
+        /**
+         * After the call returned (or trapped): puts the module's stack pointer back and gives the
+         * region back.
+         *
+         * @throws ShadowStackOverflowException when the call wrote past the low end of its region
+         */
+        void exit(Stack s) {
+            check(s, true);
+            int sp = (int) stackPointer.getValue();
+            stackPointer.setValue(s.outer);
+            s.running = false;
+            if (sp != s.top) {
+                // a trap skips the epilogues; a return with a moved pointer means unbalanced guest code
+                LOG.debug("call ended with its shadow stack pointer at {} instead of {}", sp, s.top);
+            }
+            release(s);
+        }
+
+        /** A suspended call is dropped: its region is given back. */
+        void abandon(Stack s) {
+            check(s, false);
+            release(s);
+        }
+
+        private void check(Stack s, boolean running) {
+            if (s.released) {
+                throw new IllegalStateException("shadow stack at " + s.base() + " was already given back");
+            }
+            if (s.running != running) {
+                throw new IllegalStateException("shadow stack at " + s.base() + " belongs to a call that is "
+                        + (s.running ? "running" : "suspended"));
+            }
+        }
+
+        private void checkGuard(Stack s) {
+            if (memory.readLong(s.base() - GUARD_BYTES) != GUARD || memory.readLong(s.base() - 8) != GUARD) {
+                throw new ShadowStackOverflowException(stackBytes, s.base());
+            }
+        }
+
+        private void release(Stack s) {
+            s.released = true;
+            live--;
+            boolean intact = memory.readLong(s.base() - GUARD_BYTES) == GUARD && memory.readLong(s.base() - 8) == GUARD;
+            if (!intact) {
+                throw new ShadowStackOverflowException(stackBytes, s.base()); // not reused, nor freed
+            }
+            if (pool.size() < POOLED) {
+                pool.push(s.base);
+            } else {
+                free.apply(s.base);
+            }
+        }
+    }
+
+    /** A call's stack frames went past the low end of its per-call shadow stack. */
+    static final class ShadowStackOverflowException extends RuntimeException {
+        ShadowStackOverflowException(int stackBytes, int base) {
+            super("a call overflowed its " + stackBytes + "-byte shadow stack (region from " + base
+                    + "): the guest's memory below it may be damaged");
         }
     }
 }
