@@ -21,9 +21,7 @@ import io.asyncify4j.wasm.model.ValType;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.slf4j.Logger;
@@ -90,18 +88,12 @@ final class ShadowStack {
             GlobalType t = m.globalType(g);
             candidate[g] = t.mutable() && t.type().equals(ValType.I32);
         }
-        int[] frameFunctions = new int[globals];
-        int[] frameAccesses = new int[globals];
-        for (int f = 0; f < m.functions().size(); f++) {
-            Scan s = new Scan(m, m.functions().get(f), candidate);
-            s.run();
-            for (int g = 0; g < globals; g++) {
-                if (s.restored[g]) {
-                    frameFunctions[g]++;
-                }
-                frameAccesses[g] += s.accesses[g];
-            }
+        Scan scan = new Scan(m, candidate);
+        for (Function f : m.functions()) {
+            scan.function(f);
         }
+        int[] frameFunctions = scan.frameFunctions;
+        int[] frameAccesses = scan.accesses;
         Evidence best = null;
         for (int g = 0; g < globals; g++) {
             if (!candidate[g]) {
@@ -166,29 +158,91 @@ final class ShadowStack {
         }
     }
 
-    /** One function's scan: an abstract operand stack per body, and the locals' abstract values. */
+    /** Operand-stack effect of each opcode with a fixed signature: pops, or -1 for "*" ones. */
+    private static final int[] POPS = new int[Opcode.values().length];
+    private static final int[] PUSHES = new int[Opcode.values().length];
+    /** Whether the opcode's first operand is a memory address. */
+    private static final boolean[] ADDRESSED = new boolean[Opcode.values().length];
+
+    static {
+        for (Opcode op : Opcode.values()) {
+            String sig = op.stackSignature;
+            int colon = sig.indexOf(':');
+            POPS[op.ordinal()] = colon;
+            PUSHES[op.ordinal()] = colon < 0 ? -1 : sig.length() - colon - 1;
+            ADDRESSED[op.ordinal()] = colon > 0 && sig.charAt(0) == 'a';
+        }
+    }
+
+    /**
+     * The scan of all functions of a module: an abstract operand stack per body, the locals' abstract
+     * values per function, and the evidence per global.
+     */
     private static final class Scan {
         private final ModuleModel m;
-        private final Function function;
         private final boolean[] candidate;
-        private final Map<Integer, Val> locals = new HashMap<>();
-        /** Globals this function decremented in a prologue ({@code global.set g} of g minus something). */
-        final boolean[] decremented;
-        /** Globals this function restored after decrementing them. */
-        final boolean[] restored;
+        /** Function types by type index (null: not a function type). */
+        private final FuncType[] types;
+        /** Type indices by function index. */
+        private final int[] functionTypes;
+        /** Per global: functions that decremented it in a prologue and restored it afterwards. */
+        final int[] frameFunctions;
+        /** Per global: loads, stores and call arguments addressing a frame carved from it. */
         final int[] accesses;
+        /** Per global: the number of the function that last decremented it (a stamp: nothing to clear). */
+        private final int[] decrementedIn;
+        private final int[] restoredIn;
+        private final Val[][] derived;
+        private int stamp;
+        private Val[] locals;
 
-        Scan(ModuleModel m, Function function, boolean[] candidate) {
+        Scan(ModuleModel m, boolean[] candidate) {
             this.m = m;
-            this.function = function;
             this.candidate = candidate;
-            this.decremented = new boolean[candidate.length];
-            this.restored = new boolean[candidate.length];
-            this.accesses = new int[candidate.length];
+            List<io.asyncify4j.wasm.model.SubType> all = m.types();
+            types = new FuncType[all.size()];
+            for (int i = 0; i < types.length; i++) {
+                types[i] = all.get(i).composite() instanceof FuncType f ? f : null;
+            }
+            functionTypes = new int[m.functionCount()];
+            int f = 0;
+            for (io.asyncify4j.wasm.model.Import i : m.imports()) {
+                if (i.kind() == ExternalKind.FUNCTION) {
+                    functionTypes[f++] = i.typeIndex();
+                }
+            }
+            for (Function d : m.functions()) {
+                functionTypes[f++] = d.typeIndex();
+            }
+            int n = candidate.length;
+            frameFunctions = new int[n];
+            accesses = new int[n];
+            decrementedIn = new int[n];
+            restoredIn = new int[n];
+            derived = new Val[n][];
+            for (int g = 0; g < n; g++) {
+                if (candidate[g]) {
+                    derived[g] = new Val[Kind.values().length];
+                    for (Kind k : Kind.values()) {
+                        derived[g][k.ordinal()] = new Val(k, g);
+                    }
+                }
+            }
         }
 
-        void run() {
-            body(function.body(), new ArrayList<>());
+        void function(Function f) {
+            FuncType t = type(f.typeIndex());
+            if (t == null) {
+                return; // an invalid module
+            }
+            stamp++;
+            locals = new Val[t.params().size() + f.locals().size()];
+            java.util.Arrays.fill(locals, Val.UNKNOWN);
+            body(f.body(), new ArrayList<>());
+        }
+
+        private Val val(Kind k, int g) {
+            return derived[g][k.ordinal()];
         }
 
         private void body(List<Instruction> code, List<Val> stack) {
@@ -215,13 +269,23 @@ final class ShadowStack {
             }
         }
 
+        /** A function type by type index, or null when the index names none (an invalid module). */
+        private FuncType type(long typeIndex) {
+            return typeIndex < 0 || typeIndex >= types.length ? null : types[(int) typeIndex];
+        }
+
+        /** Params of a block type, or -1 when its type index names no function type. */
         private int params(BlockType t) {
-            return t.hasTypeIndex() ? m.funcType(t.typeIndex()).params().size() : 0;
+            if (!t.hasTypeIndex()) {
+                return 0;
+            }
+            FuncType f = type(t.typeIndex());
+            return f == null ? -1 : f.params().size();
         }
 
         private int results(BlockType t) {
             if (t.hasTypeIndex()) {
-                return m.funcType(t.typeIndex()).results().size();
+                return type(t.typeIndex()).results().size();
             }
             return t.result() == null ? 0 : 1;
         }
@@ -232,13 +296,24 @@ final class ShadowStack {
             }
         }
 
-        /** Pops a call's arguments, counting frame addresses passed, and pushes its results. */
-        private void call(List<Val> stack, FuncType type, int extra) {
+        /**
+         * Pops a call's arguments, counting frame addresses passed, and pushes its results; false when
+         * the callee's type is unknown (an index out of range in an invalid module).
+         */
+        private boolean call(List<Val> stack, FuncType type, int extra) {
+            if (type == null) {
+                return false;
+            }
             popN(stack, extra);
             for (int i = 0; i < type.params().size(); i++) {
                 access(pop(stack));
             }
             push(stack, Val.UNKNOWN, type.results().size());
+            return true;
+        }
+
+        private Val local(long index) {
+            return index >= 0 && index < locals.length ? locals[(int) index] : null;
         }
 
         /** Applies one instruction; false when the code after it is unreachable or not modelled. */
@@ -246,6 +321,9 @@ final class ShadowStack {
             if (in instanceof StructuredInstruction s) {
                 BlockType t = s.blockType();
                 int params = params(t);
+                if (params < 0) {
+                    return false;
+                }
                 if (s.opcode() == Opcode.IF) {
                     pop(stack);
                 }
@@ -264,23 +342,33 @@ final class ShadowStack {
             SimpleInstruction x = (SimpleInstruction) in;
             Opcode op = x.opcode();
             switch (op) {
-                case LOCAL_GET -> stack.add(locals.getOrDefault(x.index(), Val.UNKNOWN));
-                case LOCAL_SET -> locals.put(x.index(), pop(stack));
-                case LOCAL_TEE -> {
-                    Val v = pop(stack);
-                    locals.put(x.index(), v);
+                case LOCAL_GET -> {
+                    Val v = local(x.immediate(0));
+                    if (v == null) {
+                        return false;
+                    }
                     stack.add(v);
                 }
-                case GLOBAL_GET -> {
-                    int g = x.index();
-                    stack.add(g >= 0 && g < candidate.length && candidate[g] ? new Val(Kind.ENTRY, g) : Val.UNKNOWN);
+                case LOCAL_SET, LOCAL_TEE -> {
+                    if (local(x.immediate(0)) == null) {
+                        return false;
+                    }
+                    Val v = pop(stack);
+                    locals[x.index()] = v;
+                    if (op == Opcode.LOCAL_TEE) {
+                        stack.add(v);
+                    }
                 }
-                case GLOBAL_SET -> globalSet(x.index(), pop(stack));
+                case GLOBAL_GET -> {
+                    long g = x.immediate(0);
+                    stack.add(g >= 0 && g < candidate.length && candidate[(int) g] ? val(Kind.ENTRY, (int) g) : Val.UNKNOWN);
+                }
+                case GLOBAL_SET -> globalSet(x.immediate(0), pop(stack));
                 case I32_SUB -> {
-                    Val b = pop(stack);
+                    pop(stack);
                     Val a = pop(stack);
                     stack.add(switch (a.kind()) {
-                        case ENTRY, BELOW -> new Val(Kind.BELOW, a.global());
+                        case ENTRY, BELOW -> val(Kind.BELOW, a.global());
                         case IN_FRAME -> a;
                         default -> Val.UNKNOWN;
                     });
@@ -289,24 +377,30 @@ final class ShadowStack {
                     Val b = pop(stack);
                     Val a = pop(stack);
                     Val f = a.frame() ? a : b.frame() ? b : null;
-                    stack.add(f == null ? Val.UNKNOWN : new Val(Kind.IN_FRAME, f.global()));
+                    stack.add(f == null ? Val.UNKNOWN : val(Kind.IN_FRAME, f.global()));
                 }
                 case I32_AND -> { // alignment of a frame: global.get g; i32.const -16; i32.and
                     Val b = pop(stack);
                     Val a = pop(stack);
                     Val d = a.derived() ? a : b.derived() ? b : null;
                     stack.add(d == null ? Val.UNKNOWN
-                            : d.kind() == Kind.ENTRY ? new Val(Kind.BELOW, d.global()) : d);
+                            : d.kind() == Kind.ENTRY ? val(Kind.BELOW, d.global()) : d);
                 }
-                case CALL -> call(stack, m.functionType(x.index()), 0);
-                case CALL_INDIRECT -> call(stack, m.funcType(x.index()), 1);
-                case CALL_REF -> call(stack, m.funcType(x.index()), 1);
+                case CALL -> {
+                    long f = x.immediate(0);
+                    if (f < 0 || f >= functionTypes.length) {
+                        return false;
+                    }
+                    return call(stack, type(functionTypes[(int) f]), 0);
+                }
+                case CALL_INDIRECT, CALL_REF -> {
+                    return call(stack, type(x.immediate(0)), 1);
+                }
                 case RETURN_CALL, RETURN_CALL_INDIRECT, RETURN_CALL_REF, BR, BR_TABLE, RETURN, UNREACHABLE,
                         THROW, THROW_REF -> {
                     return false;
                 }
-                case BR_IF -> pop(stack);
-                case DROP -> pop(stack);
+                case BR_IF, DROP -> pop(stack);
                 case SELECT, SELECT_T -> {
                     popN(stack, 3);
                     stack.add(Val.UNKNOWN);
@@ -321,32 +415,32 @@ final class ShadowStack {
                     access(pop(stack));
                 }
                 default -> {
-                    String sig = op.stackSignature;
-                    int colon = sig.indexOf(':');
-                    if (colon < 0) {
+                    int pops = POPS[op.ordinal()];
+                    if (pops < 0) {
                         return false; // an effect this scan does not model
                     }
-                    List<Val> operands = new ArrayList<>();
-                    for (int i = 0; i < colon; i++) {
-                        operands.add(0, pop(stack));
+                    if (ADDRESSED[op.ordinal()]) { // a load or store: the address comes first
+                        int at = stack.size() - pops;
+                        access(at >= 0 ? stack.get(at) : Val.UNKNOWN);
                     }
-                    if (colon > 0 && sig.charAt(0) == 'a') {
-                        access(operands.get(0)); // a load or store: the address comes first
-                    }
-                    push(stack, Val.UNKNOWN, sig.length() - colon - 1);
+                    popN(stack, pops);
+                    push(stack, Val.UNKNOWN, PUSHES[op.ordinal()]);
                 }
             }
             return true;
         }
 
-        private void globalSet(int g, Val v) {
-            if (g < 0 || g >= candidate.length || !candidate[g] || v.global() != g) {
+        private void globalSet(long index, Val v) {
+            if (index < 0 || index >= candidate.length || !candidate[(int) index] || v.global() != index) {
                 return;
             }
+            int g = (int) index;
             if (v.kind() == Kind.BELOW) {
-                decremented[g] = true;
-            } else if (decremented[g] && (v.kind() == Kind.IN_FRAME || v.kind() == Kind.ENTRY)) {
-                restored[g] = true;
+                decrementedIn[g] = stamp;
+            } else if (decrementedIn[g] == stamp && restoredIn[g] != stamp
+                    && (v.kind() == Kind.IN_FRAME || v.kind() == Kind.ENTRY)) {
+                restoredIn[g] = stamp;
+                frameFunctions[g]++;
             }
         }
     }

@@ -292,4 +292,40 @@ class ShadowStackTest {
         assertThat(ShadowStack.stackPointerGlobal(wat(two.formatted("sp")))).isEqualTo(OptionalInt.of(0));
         assertThat(ShadowStack.stackPointerGlobal(wat(two.formatted(ShadowStack.NAME)))).isEqualTo(OptionalInt.of(1));
     }
+
+    /** An invalid module (indices out of range) is analysed as far as it makes sense, without failing. */
+    @Test
+    void indicesOutOfRangeEndTheScanOfABodyQuietly() {
+        ModuleModel valid = wat("""
+                (module
+                  (memory 1)
+                  (global (mut i32) (i32.const 65536))
+                  (func (export "f") (local i32)
+                    (local.tee 0 (i32.sub (global.get 0) (i32.const 16)))
+                    global.set 0
+                    (i32.store (local.get 0) (i32.const 1))
+                    (global.set 0 (i32.add (local.get 0) (i32.const 16)))))
+                """);
+        assertThat(ShadowStack.stackPointerGlobal(valid)).isEqualTo(OptionalInt.of(0));
+        for (io.asyncify4j.wasm.ir.Instruction bad : List.of(
+                io.asyncify4j.wasm.ir.SimpleInstruction.of(io.asyncify4j.wasm.ir.Opcode.CALL, 99),
+                io.asyncify4j.wasm.ir.SimpleInstruction.of(io.asyncify4j.wasm.ir.Opcode.CALL_INDIRECT, 99, 0),
+                io.asyncify4j.wasm.ir.BlockInstruction.block(io.asyncify4j.wasm.ir.BlockType.ofTypeIndex(99), List.of()))) {
+            ModuleModel m = wat("""
+                    (module
+                      (memory 1)
+                      (global (mut i32) (i32.const 65536))
+                      (func (export "f") (local i32)
+                        (local.tee 0 (i32.sub (global.get 0) (i32.const 16)))
+                        global.set 0
+                        (i32.store (local.get 0) (i32.const 1))
+                        (global.set 0 (i32.add (local.get 0) (i32.const 16)))))
+                    """);
+            m.functions().get(0).body().add(0, bad); // before the prologue: the rest of the body is not scanned
+            assertThat(ShadowStack.analyse(m)).as(bad.toString()).isEmpty();
+            m.functions().get(0).body().remove(0);
+            m.functions().get(0).body().add(bad); // after the epilogue
+            assertThat(ShadowStack.stackPointerGlobal(m)).as(bad.toString()).isEqualTo(OptionalInt.of(0));
+        }
+    }
 }
