@@ -75,9 +75,11 @@ class ShadowStackInterleavingTest {
     }
 
     /**
-     * Observed with the committed fixtures: at -O0 handle(2) returns 0 after its second fetch (its loop
-     * counter lives in the frame, which handle(3)'s frame and printf overwrote); at -O2 handle(2)
-     * returns 70246 (a stack address landed in its array) instead of 126.
+     * Observed with the committed fixtures: handle(3) starts where handle(1)'s frame was, just above
+     * handle(2)'s, and leaves the stack pointer there; the printf handle(2) calls when it resumes then
+     * allocates its frames over handle(2)'s own. At -O0 (loop counter and array both in the frame)
+     * handle(2) returns 40 right after its first fetch; at -O2 it fetches three times and returns 70246
+     * (a stack address landed in its array) instead of 126.
      */
     @ParameterizedTest
     @ValueSource(strings = {
