@@ -65,7 +65,7 @@ final class PluginDriver implements AutoCloseable {
                 .importState(true)
                 .deferStart(true)
                 .v128ViaHost(true)
-                .build());
+                .build(), new ResourceLimits(65536, 1 << 20, Long.MAX_VALUE));
         wasi = WasiPreview1.builder().withOptions(WasiOptions.builder().withStdout(stdout).build()).build();
         List<ImportFunction> functions = new ArrayList<>(Arrays.asList(wasi.toHostFunctions()));
         functions.addAll(SuspensionDriver.v128Imports());
