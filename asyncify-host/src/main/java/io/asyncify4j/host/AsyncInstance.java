@@ -552,6 +552,9 @@ public final class AsyncInstance implements AutoCloseable {
             return new AsyncifyStackOverflowException(transformed.functionDisplayName(fault.functionIndex()),
                     maxStackBytes, t);
         }
+        if (fault != null && fault.kind() == AsyncifyAbi.FAULT_FOREIGN_FRAME) {
+            return new ResumeMismatchException(transformed.functionDisplayName(fault.functionIndex()), t);
+        }
         LOG.debug("guest call failed", t);
         return t;
     }
