@@ -622,7 +622,8 @@ public final class AsyncInstance implements AutoCloseable {
          * short loop's first round, a callee's straight-line code), so a guest uses at least one unit per
          * instruction it runs, often several (except an exported function without calls or loops, which
          * runs uncharged when the host calls it: it is bounded); the same input always uses the same
-         * fuel. On a shared executor ({@link #withExecutor}, or a {@link Scheduler}) a call is
+         * fuel. Bulk instructions (memory.fill, table.grow...) also pay for their length, before they run.
+         * On a shared executor ({@link #withExecutor}, or a {@link Scheduler}) a call is
          * preempted at the end of each slice, letting other work on the executor run before it resumes;
          * preemption never loses state: the call just continues later. On the default executor, where
          * every call has a thread of its own, the end of a slice only enforces the fuel budget, the
