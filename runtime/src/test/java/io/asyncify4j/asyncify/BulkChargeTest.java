@@ -181,6 +181,36 @@ class BulkChargeTest {
             """;
 
     @Test
+    void gcArrayInstructionsAreChargedAndResumeExactly() {
+        // In order: array.new 4, fill 2, new_data 3, copy 3, init_data 1, new_default 5, new_elem 1,
+        // init_elem 1: 20 elements, one unit each.
+        byte[] original = io.asyncify4j.wasm.codec.FeatureRoundTripTest.gcModule();
+        byte[] wasm = Asyncify.transform(original, metered());
+        long[] used = new long[2];
+        for (int n : new int[] {0, 5}) {
+            long expected = Instance.builder(Parser.parse(original)).build().export("f").apply(n)[0];
+            for (long quantum : new long[] {1, 4, 1L << 40}) {
+                SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.always());
+                ImportGlobal fuel = driver.fuelImport(quantum);
+                Instance instance = Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder()
+                        .addFunction(driver.fuelExhausted()).addGlobal(driver.stateImport()).addGlobal(fuel)
+                        .build()).build();
+                assertThat(driver.call(instance.export("f"), n)[0]).as("n=%d quantum=%d", n, quantum)
+                        .isEqualTo(expected);
+                if (quantum == 1) {
+                    // Refilled to 1 unit after each exhaustion, a 1-element check right after one leaves
+                    // 0, not below: init_data and new_elem pass, init_elem then preempts: 6 of the 8.
+                    assertThat(driver.preemptions()).isEqualTo(6);
+                }
+                if (quantum == 1L << 40) {
+                    used[n == 0 ? 0 : 1] = quantum - fuel.instance().getValue();
+                }
+            }
+        }
+        assertThat(used[0]).isEqualTo(20).isEqualTo(used[1]); // an exported leaf: only the bulk charges
+    }
+
+    @Test
     void preemptedAtEveryCheckEachBulkInstructionRunsOnceWithItsOperands() {
         byte[] original = Wat2Wasm.parse(MIXED);
         byte[] wasm = Asyncify.transform(original, metered());
