@@ -86,4 +86,34 @@ class ForeignFrameTest {
         assertThat(d.call("run", 5).i32()).isEqualTo(15 + (105 + 1) * 10);
         assertThat(d.maxStackUsed).isEqualTo(4 + 12);
     }
+
+    @Test
+    void anIndirectCallThroughAnImportedFunctionReferenceMayUnwind() {
+        // The table holds a function of another module (or of the host), which may unwind: the call must
+        // be a call site, or a suspension there leaves no frame here and the rewind finds another's.
+        String viaGlobal = """
+                (module
+                  (import "other" "f" (global funcref))
+                  (type $r (func (result i32)))
+                  (memory 1)
+                  (table 1 funcref)
+                  (elem (i32.const 0) funcref (global.get 0))
+                  (func (export "run") (result i32) (call_indirect (type $r) (i32.const 0))))
+                """;
+        String viaResult = """
+                (module
+                  (import "other" "get" (func $get (result funcref)))
+                  (type $r (func (result i32)))
+                  (memory 1)
+                  (table 1 funcref)
+                  (func (export "init") (table.set (i32.const 0) (call $get)))
+                  (func (export "run") (result i32) (call_indirect (type $r) (i32.const 0))))
+                """;
+        for (String wat : new String[] {viaGlobal, viaResult}) {
+            io.asyncify4j.wasm.model.ModuleModel m = io.asyncify4j.wasm.codec.WasmCodec.decode(Guest.named(wat));
+            int run = m.functionCount() - 1;
+            AsyncifyReport report = Asyncify.transform(m, AsyncifyOptions.defaults());
+            assertThat(report.instrumented()).extracting(AsyncifyReport.InstrumentedFunction::index).contains(run);
+        }
+    }
 }
