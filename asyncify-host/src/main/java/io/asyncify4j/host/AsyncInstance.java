@@ -857,13 +857,32 @@ public final class AsyncInstance implements AutoCloseable {
             return new AsyncifyStackOverflowException(c.export, transformed.functionDisplayName(fault.functionIndex()),
                     maxStackBytes, t);
         }
+        if (fault != null && fault.kind() == AsyncifyAbi.FAULT_FOREIGN_FRAME) {
+            return new ResumeMismatchException(c.export, transformed.functionDisplayName(fault.functionIndex()), t);
+        }
         if (t instanceof com.dylibso.chicory.runtime.TrapException || t instanceof com.dylibso.chicory.runtime.WasmRuntimeException
-                || t instanceof com.dylibso.chicory.runtime.WasmException || t instanceof StackOverflowError) {
+                || t instanceof com.dylibso.chicory.runtime.WasmException || t instanceof StackOverflowError
+                || thrownByTheEngine(t)) {
             LOG.debug("call to '{}' trapped", c.export, t);
             return new GuestTrapException(c.export, t);
         }
         LOG.debug("guest call to '{}' failed", c.export, t);
         return t;
+    }
+
+    /**
+     * An unchecked Java exception raised inside the engine itself while it ran guest code (e.g. an index
+     * out of bounds on a table operation it does not check): a trap the engine failed to type, not the
+     * host's exception (those start in host code).
+     */
+    private static boolean thrownByTheEngine(Throwable t) {
+        if (!(t instanceof IndexOutOfBoundsException || t instanceof ArithmeticException
+                || t instanceof NegativeArraySizeException || t instanceof ClassCastException
+                || t instanceof NullPointerException || t instanceof IllegalArgumentException)) {
+            return false;
+        }
+        StackTraceElement[] trace = t.getStackTrace();
+        return trace.length > 0 && trace[0].getClassName().startsWith("com.dylibso.chicory.");
     }
 
     /** Builder of {@link AsyncInstance}. */
@@ -933,7 +952,8 @@ public final class AsyncInstance implements AutoCloseable {
          * short loop's first round, a callee's straight-line code), so a guest uses at least one unit per
          * instruction it runs, often several (except an exported function without calls or loops, which
          * runs uncharged when the host calls it: it is bounded); the same input always uses the same
-         * fuel. On a shared executor ({@link #withExecutor}, or a {@link Scheduler}) a call is
+         * fuel. Bulk instructions (memory.fill, table.grow...) also pay for their length, before they run.
+         * On a shared executor ({@link #withExecutor}, or a {@link Scheduler}) a call is
          * preempted at the end of each slice, letting other work on the executor run before it resumes;
          * preemption never loses state: the call just continues later. On the default executor, where
          * every call has a thread of its own, the end of a slice only enforces the fuel budget, the

@@ -147,6 +147,12 @@ public final class Asyncify {
             }
             public boolean typedReferences() { return typedReferences; }
             public boolean runningCopy(int function) { return !oneShot.get(function); }
+            private int nextCallIndex;
+            public int reserveCallIndices(int count) {
+                int base = nextCallIndex;
+                nextCallIndex += count;
+                return base;
+            }
         };
 
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();

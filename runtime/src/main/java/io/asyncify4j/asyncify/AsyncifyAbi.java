@@ -26,10 +26,19 @@ public final class AsyncifyAbi {
      * follows is then reported with that function's name.
      */
     public static final String FAULT_FUNCTION_GLOBAL = "asyncify4j_fault_function";
-    /** Exported global: 1 = asyncify stack overflow, 2 = state changed under an uninstrumented function. */
+    /**
+     * Exported global: 1 = asyncify stack overflow, 2 = state changed under an uninstrumented function,
+     * 3 = a rewind reached a function that did not save the frame it was to resume.
+     */
     public static final String FAULT_KIND_GLOBAL = "asyncify4j_fault_kind";
     public static final int FAULT_OVERFLOW = 1;
     public static final int FAULT_ASSERT = 2;
+    /**
+     * A rewind entered a function whose frame is not on top of the asyncify stack, or a call returned
+     * still rewinding: the callee differs from the one that unwound (typically a {@code call_indirect}
+     * whose table slot was changed while the call was suspended). Reported by the function that found it.
+     */
+    public static final int FAULT_FOREIGN_FRAME = 3;
 
     /** Name under which the data memory is exported when the transform adds a secondary memory. */
     public static final String DATA_MEMORY_EXPORT = "asyncify4j_data_memory";

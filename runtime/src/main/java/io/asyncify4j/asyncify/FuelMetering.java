@@ -9,6 +9,7 @@ import io.asyncify4j.wasm.ir.SimpleInstruction;
 import io.asyncify4j.wasm.ir.StructuredInstruction;
 import io.asyncify4j.wasm.model.Function;
 import io.asyncify4j.wasm.model.ModuleModel;
+import io.asyncify4j.wasm.model.ValType;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.IdentityHashMap;
@@ -88,7 +89,8 @@ final class FuelMetering {
         // Callees first, so a call site's charge is known when its caller is metered.
         for (int f : graph.calleesFirst()) {
             List<Instruction> body = m.definedFunction(f).body();
-            boolean leaf = isLeaf(body);
+            boolean leaf = isLeaf(body); // bulk charges (below) call the import, yet the code stays bounded
+            meter.chargeBulk(f);
             meter.unrollLoops(body, false);
             meter.placeCharges(body);
             meter.meterLoops(body);
@@ -100,6 +102,173 @@ final class FuelMetering {
             }
         }
         return meter;
+    }
+
+    /** A bulk memory instruction is charged one unit per {@code 1 << BYTES_PER_UNIT_LOG2} bytes. */
+    static final int BYTES_PER_UNIT_LOG2 = 4;
+    /** Largest number of units one bulk instruction is charged (keeps i64 arithmetic from wrapping). */
+    static final long MAX_BULK_UNITS = 1L << 62;
+
+    /** How a bulk instruction's length (the operand on top of the stack) turns into fuel units. */
+    private enum Bulk { BYTES, ELEMENTS, MEMORY_PAGES, TABLE_GROWTH }
+
+    private static Bulk bulkKind(Opcode op) {
+        switch (op) {
+            case MEMORY_FILL: case MEMORY_COPY: case MEMORY_INIT:
+                return Bulk.BYTES;
+            case TABLE_FILL: case TABLE_COPY: case TABLE_INIT:
+            case ARRAY_NEW: case ARRAY_NEW_DEFAULT: case ARRAY_NEW_DATA: case ARRAY_NEW_ELEM:
+            case ARRAY_FILL: case ARRAY_COPY: case ARRAY_INIT_DATA: case ARRAY_INIT_ELEM:
+                return Bulk.ELEMENTS;
+            case MEMORY_GROW:
+                return Bulk.MEMORY_PAGES;
+            case TABLE_GROW:
+                return Bulk.TABLE_GROWTH;
+            default:
+                return null;
+        }
+    }
+
+    /**
+     * Charges every instruction whose work grows with an operand by that operand, at run time and
+     * before it runs (the static charges count each instruction once, whatever its length):
+     * <pre>
+     * local.tee $len                      ;; the length stays on the stack, under the check
+     * fuel -= units($len)
+     * if (fuel &lt; 0) fuel_exhausted()      ;; may unwind: preempted or stopped before the work
+     * memory.fill                          ;; (or any other bulk instruction)
+     * </pre>
+     * Units: memory bytes (fill, copy, init) {@code len >>> BYTES_PER_UNIT_LOG2}; table and array
+     * elements one each; {@code memory.grow} 64 KiB of bytes per page, and {@code table.grow} the new
+     * table size (the engine copies the whole table), both only when the growth can succeed (a failing
+     * grow does no work). The instruction's own unit and the check's instructions are in the static
+     * charge, which covers the rounding down. Lengths are u32 or u64 (memory64, table64): units are
+     * computed in i64 and capped at {@link #MAX_BULK_UNITS}, so the charge never wraps.
+     *
+     * <p>The exhaustion call sits between the operands and the instruction, so the instrumenter keeps
+     * the operands in the frame; a rewind re-enters only that call (the charge before it runs in normal
+     * state only), then the instruction runs once, with its operands. Checks go in reachable code only.
+     */
+    void chargeBulk(int funcIndex) {
+        Function fn = m.definedFunction(funcIndex);
+        boolean[] any = {false};
+        InstructionWalker.forEachSimple(fn.body(), s -> any[0] |= bulkKind(s.opcode()) != null);
+        if (!any[0]) {
+            return;
+        }
+        io.asyncify4j.wasm.typing.FunctionTyping typing = io.asyncify4j.wasm.typing.StackTyper.type(m, funcIndex);
+        int params = m.funcType(fn.typeIndex()).params().size();
+        Map<ValType, Integer> scratch = new java.util.HashMap<>();
+        InstructionWalker.forEachBody(fn.body(), b -> {
+            ListIterator<Instruction> it = b.listIterator();
+            while (it.hasNext()) {
+                Instruction in = it.next();
+                Bulk kind = in instanceof SimpleInstruction ? bulkKind(in.opcode()) : null;
+                if (kind == null) {
+                    continue;
+                }
+                io.asyncify4j.wasm.typing.StackState before = typing.before(in);
+                if (before.unreachable() || before.height() == 0) {
+                    continue; // never runs
+                }
+                ValType lengthType = before.fromTop(0);
+                int len = scratch.computeIfAbsent(lengthType, t -> fn.addLocal(params, t));
+                it.previous();
+                for (Instruction c : bulkCheck((SimpleInstruction) in, kind, lengthType, len)) {
+                    it.add(c);
+                }
+                it.next();
+            }
+        });
+    }
+
+    private List<Instruction> bulkCheck(SimpleInstruction in, Bulk kind, ValType lengthType, int len) {
+        boolean wide = lengthType.equals(ValType.I64);
+        List<Instruction> out = new ArrayList<>();
+        out.add(Emit.localTee(len));
+        out.add(globalGet(fuelGlobal));
+        switch (kind) {
+            case BYTES:
+                pushLength(out, len, wide);
+                out.add(op(Opcode.I64_CONST, BYTES_PER_UNIT_LOG2));
+                out.add(op(Opcode.I64_SHR_U)); // at most 2^60
+                break;
+            case ELEMENTS:
+                pushCappedLength(out, len, wide);
+                break;
+            case MEMORY_PAGES: {
+                int mem = in.index();
+                io.asyncify4j.wasm.model.Limits l = m.memoryType(mem).limits();
+                long maxPages = l.hasMax() ? l.max() : l.address64() ? 1L << 48 : 1L << 16;
+                pushLength(out, len, wide);
+                out.add(op(Opcode.I64_CONST, 16 - BYTES_PER_UNIT_LOG2));
+                out.add(op(Opcode.I64_SHL)); // only used when the delta fits the limit: at most 2^60
+                out.add(op(Opcode.I64_CONST, 0));
+                pushLength(out, len, wide);
+                out.add(op(Opcode.I64_CONST, maxPages));
+                out.add(op(Opcode.MEMORY_SIZE, mem));
+                if (!l.address64()) {
+                    out.add(op(Opcode.I64_EXTEND_I32_U));
+                }
+                out.add(op(Opcode.I64_SUB));
+                out.add(op(Opcode.I64_LE_U)); // delta <= max - size: the grow can succeed
+                out.add(op(Opcode.SELECT));
+                break;
+            }
+            case TABLE_GROWTH: {
+                int table = in.index();
+                io.asyncify4j.wasm.model.Limits l = m.tableType(table).limits();
+                long maxSize = l.hasMax() ? l.max() : l.address64() ? -1L : 0xFFFF_FFFFL; // unsigned
+                out.add(op(Opcode.TABLE_SIZE, table));
+                if (!l.address64()) {
+                    out.add(op(Opcode.I64_EXTEND_I32_U));
+                }
+                pushCappedLength(out, len, wide);
+                out.add(op(Opcode.I64_ADD)); // the new size: the engine copies the table into it
+                out.add(op(Opcode.I64_CONST, 0));
+                pushLength(out, len, wide);
+                out.add(op(Opcode.I64_CONST, maxSize));
+                out.add(op(Opcode.TABLE_SIZE, table));
+                if (!l.address64()) {
+                    out.add(op(Opcode.I64_EXTEND_I32_U));
+                }
+                out.add(op(Opcode.I64_SUB));
+                out.add(op(Opcode.I64_LE_U));
+                out.add(op(Opcode.SELECT));
+                break;
+            }
+            default:
+                throw new IllegalStateException(kind.toString());
+        }
+        out.add(op(Opcode.I64_SUB));
+        out.add(globalSet(fuelGlobal));
+        out.add(globalGet(fuelGlobal));
+        out.add(op(Opcode.I64_CONST, 0));
+        out.add(op(Opcode.I64_LT_S));
+        List<Instruction> call = new ArrayList<>();
+        call.add(SimpleInstruction.of(Opcode.CALL, exhausted)); // a plain call, not a marker
+        out.add(new IfInstruction(BlockType.EMPTY, call, new ArrayList<>()));
+        return out;
+    }
+
+    /** Pushes the length as an unsigned i64. */
+    private static void pushLength(List<Instruction> out, int len, boolean wide) {
+        out.add(Emit.localGet(len));
+        if (!wide) {
+            out.add(op(Opcode.I64_EXTEND_I32_U));
+        }
+    }
+
+    /** Pushes the length as an i64, at most {@link #MAX_BULK_UNITS} (a u32 always is). */
+    private static void pushCappedLength(List<Instruction> out, int len, boolean wide) {
+        pushLength(out, len, wide);
+        if (wide) {
+            out.add(op(Opcode.I64_CONST, MAX_BULK_UNITS));
+            out.add(Emit.localGet(len));
+            out.add(op(Opcode.I64_CONST, MAX_BULK_UNITS));
+            out.add(op(Opcode.I64_LT_U));
+            out.add(op(Opcode.SELECT)); // min(len, cap), unsigned
+        }
     }
 
     /** Instructions an unrolled round aims at: a check then costs a few percent of the work it meters. */

@@ -118,6 +118,12 @@ final class FunctionInstrumenter {
 
         /** Type indices of instrumented functions returning {@code results}: where a tail chain may continue. */
         List<Integer> tailCallTargets(List<ValType> results);
+
+        /**
+         * Reserves {@code count} consecutive call indices, unique in the module, for one function's call
+         * sites; returns the first. A frame holds the module-wide index, so a rewind can tell its owner.
+         */
+        int reserveCallIndices(int count);
     }
 
     private static final int EXIT_LABEL = 1; // absolute depth of the unwind exit block
@@ -139,6 +145,8 @@ final class FunctionInstrumenter {
     private FunctionTyping typing;
     private boolean unwindingTailCalls;
     private int callSites;
+    /** The module-wide index of this function's call site 0 (see {@link Abi#reserveCallIndices}). */
+    private int callIndexBase;
     private int callIndexLocal;
     /**
      * Whether the code being emitted runs only in normal state: the copy of a loop that runs its
@@ -178,6 +186,7 @@ final class FunctionInstrumenter {
         if (callSites == 0 && !unwindingTailCalls) {
             return 0;
         }
+        callIndexBase = abi.reserveCallIndices(callSites);
         int originalLocalCount = signature.params().size() + f.locals().size();
         // Original locals a frame must keep: those live after some may-unwind call site.
         BitSet liveAcrossCalls = new BitSet();
@@ -808,14 +817,19 @@ final class FunctionInstrumenter {
 
     // ------------------------------------------------------------------ frames
 
-    /** Where each saved local lives in a frame: the call index at 0, then the locals, largest first. */
+    /**
+     * Where each saved local lives in a frame: the locals, largest first, then the call index (unique in
+     * the module), then the owner trailer if any. The call index thus lies at the same distance below
+     * the top of the stack in every frame: a rewind checks it before it pops anything.
+     */
     private final class FrameLayout {
         final List<Integer> locals = new ArrayList<>();
         final List<Integer> offsets = new ArrayList<>();
+        final int callIndexOffset;
         final int size;
 
         FrameLayout(List<Integer> saved) {
-            int offset = 4;
+            int offset = 0;
             for (int width : new int[] {16, 8, 4}) {
                 for (int l : saved) {
                     if (slotWidth(localType(l)) == width) {
@@ -825,7 +839,8 @@ final class FunctionInstrumenter {
                     }
                 }
             }
-            size = offset + (abi.ownerTrailers() ? 8 : 0);
+            callIndexOffset = offset;
+            size = offset + 4 + (abi.ownerTrailers() ? 8 : 0);
         }
     }
 
@@ -853,9 +868,19 @@ final class FunctionInstrumenter {
         out.add(op(Opcode.I32_SUB));
         out.add(localTee(frameLocal));
         out.add(Emit.store(ValType.I32, mem, 0));
+        // The frame on top must be this function's: its call index one of ours. Another function's frame
+        // means the rewind reached a different callee than the one that unwound (a call_indirect whose
+        // table slot changed while suspended): fail before anything of it is restored or run.
         out.add(localGet(frameLocal));
-        out.add(Emit.load(ValType.I32, mem, 0));
-        out.add(localSet(callIndexLocal));
+        out.add(Emit.load(ValType.I32, mem, layout.callIndexOffset));
+        if (callIndexBase != 0) {
+            out.add(i32(callIndexBase));
+            out.add(op(Opcode.I32_SUB));
+        }
+        out.add(localTee(callIndexLocal));
+        out.add(i32(callSites));
+        out.add(op(Opcode.I32_GE_U));
+        out.add(ifThen(fault(AsyncifyAbi.FAULT_FOREIGN_FRAME)));
         for (int i = layout.locals.size() - 1; i >= 0; i--) {
             int l = layout.locals.get(i);
             ValType t = localType(l);
@@ -882,6 +907,13 @@ final class FunctionInstrumenter {
     private List<Instruction> unwindEpilogue(FrameLayout layout, int frameLocal) {
         int mem = abi.dataMemory();
         List<Instruction> out = new ArrayList<>();
+        // A call returns normally or unwinding, never still rewinding, unless the callee was not the one
+        // whose frame the rewind was to resume (a call_indirect whose slot now holds an uninstrumented
+        // function): it ran instead of resuming, and the frame cannot be saved again.
+        out.add(globalGet(abi.stateGlobal()));
+        out.add(i32(AsyncifyAbi.STATE_REWINDING));
+        out.add(op(Opcode.I32_EQ));
+        out.add(ifThen(fault(AsyncifyAbi.FAULT_FOREIGN_FRAME)));
         if (abi.growableData()) {
             // The transform's own data memory starts zeroed (even when instantiation stopped before
             // data segments were applied): an end of 0 means the stack was never set up.
@@ -939,7 +971,11 @@ final class FunctionInstrumenter {
         out.add(Emit.store(ValType.I32, mem, 0));
         out.add(localGet(frameLocal));
         out.add(localGet(callIndexLocal));
-        out.add(Emit.store(ValType.I32, mem, 0));
+        if (callIndexBase != 0) {
+            out.add(i32(callIndexBase));
+            out.add(op(Opcode.I32_ADD));
+        }
+        out.add(Emit.store(ValType.I32, mem, layout.callIndexOffset));
         if (abi.ownerTrailers()) {
             out.add(localGet(frameLocal));
             out.add(i32(f.typeIndex()));

@@ -258,15 +258,34 @@ final class StateAnalysis {
 
     /**
      * Whether a table (hence arbitrary host functions) is shared with the outside world, in the module as
-     * analysed: decided once, since the tables the transform adds and exports later (saved references)
-     * hold no functions the host put there.
+     * analysed, or the module imports references to functions (a funcref global, an import returning
+     * one), which its tables may then hold: an indirect call may reach a function of another module or
+     * of the host. Decided once, since the tables the transform adds and exports later (saved
+     * references) hold no functions the host put there.
      */
     boolean tableSharedWithHost() {
         if (sharedTable == null) {
             sharedTable = m.importCount(ExternalKind.TABLE) > 0
-                    || m.exports().stream().anyMatch(e -> e.kind() == ExternalKind.TABLE);
+                    || m.exports().stream().anyMatch(e -> e.kind() == ExternalKind.TABLE)
+                    || importsFunctionReferences();
         }
         return sharedTable;
+    }
+
+    private boolean importsFunctionReferences() {
+        for (Import imp : m.imports()) {
+            List<io.asyncify4j.wasm.model.ValType> carried = imp.kind() == ExternalKind.GLOBAL
+                    ? List.of(imp.global().type())
+                    : imp.kind() == ExternalKind.FUNCTION ? m.funcType(imp.typeIndex()).results() : List.of();
+            for (io.asyncify4j.wasm.model.ValType t : carried) {
+                long heap = t.isRef() ? t.heapType() : Long.MIN_VALUE;
+                if (heap == io.asyncify4j.wasm.model.HeapType.FUNC
+                        || (heap >= 0 && m.type((int) heap).composite() instanceof FuncType)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private Boolean sharedTable;

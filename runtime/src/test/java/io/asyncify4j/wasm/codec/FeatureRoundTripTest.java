@@ -55,7 +55,7 @@ import org.junit.jupiter.api.Test;
  * decode is structurally stable, re-encoding is idempotent, Chicory accepts the result with the same
  * instruction stream, and running it on Chicory gives the same results as the original bytes.
  */
-class FeatureRoundTripTest {
+public class FeatureRoundTripTest {
 
     /** All function bodies of a model, concatenated. */
     static List<Instruction> code(ModuleModel m) {
@@ -743,6 +743,34 @@ class FeatureRoundTripTest {
 
     @Test
     void gcStructsArraysCastsAndRecGroups() {
+        byte[] original = gcModule();
+        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        assertThat(r.model().recGroups().get(0).explicit()).isTrue();
+        assertThat(r.model().types()).hasSize(6);
+        assertThat(r.model().type(1).supertypes()).containsExactly(0);
+        assertThat(r.model().type(0).isFinal()).isFalse();
+        // rec of 2: 0x4E 0x02, sub (open) no supers 0x50 0x00 struct 0x5F 3 fields
+        assertThat(containsSequence(original, 0x4E, 0x02, 0x50, 0x00, 0x5F, 0x03, 0x7F, 0x01, 0x78, 0x00, 0x63, 0x01,
+                0x01, 0x4F, 0x01, 0x00, 0x5F, 0x04)).isTrue();
+        // br_on_cast flags=1 label=0 (ref null 0) → (ref 1)
+        assertThat(containsSequence(original, 0xFB, 0x18, 0x01, 0x00, 0x00, 0x01)).isTrue();
+        int covered = 0;
+        for (Opcode op : Opcode.values()) {
+            if (op.prefix == 0xFB) {
+                assertThat(all(r.model().functions().get(0).body(), op)).as("%s present", op).isNotEmpty();
+                covered++;
+            }
+        }
+        assertThat(covered).isEqualTo(31);
+        List<Outcome> out = RoundTrip.assertSameBehaviour(original, r.encoded(), "f", args(0), args(5));
+        assertThat(results(out)).containsExactly(17777L, 17792L);
+    }
+
+    /**
+     * A module exporting {@code f(i32) -> i32} that runs every GC instruction (structs, arrays of packed
+     * i8, i64 and funcref, casts, i31, rec groups): f(0) = 17777, f(5) = 17792.
+     */
+    public static byte[] gcModule() {
         ModuleModel m = new ModuleModel();
         ValType refNull1 = ValType.ref(true, 1);
         List<FieldType> baseFields = List.of(new FieldType(I32, true), new FieldType(ValType.PACKED_I8, false),
@@ -824,26 +852,6 @@ class FeatureRoundTripTest {
         m.elements().add(new ElementSegment(SegmentMode.PASSIVE, 0, null, ValType.FUNCREF, null,
                 List.of(List.of(op(Opcode.REF_FUNC, f))), false));
         export(m, "f", f);
-        byte[] original = fromModel(m);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
-        assertThat(r.model().recGroups().get(0).explicit()).isTrue();
-        assertThat(r.model().types()).hasSize(6);
-        assertThat(r.model().type(1).supertypes()).containsExactly(0);
-        assertThat(r.model().type(0).isFinal()).isFalse();
-        // rec of 2: 0x4E 0x02, sub (open) no supers 0x50 0x00 struct 0x5F 3 fields
-        assertThat(containsSequence(original, 0x4E, 0x02, 0x50, 0x00, 0x5F, 0x03, 0x7F, 0x01, 0x78, 0x00, 0x63, 0x01,
-                0x01, 0x4F, 0x01, 0x00, 0x5F, 0x04)).isTrue();
-        // br_on_cast flags=1 label=0 (ref null 0) → (ref 1)
-        assertThat(containsSequence(original, 0xFB, 0x18, 0x01, 0x00, 0x00, 0x01)).isTrue();
-        int covered = 0;
-        for (Opcode op : Opcode.values()) {
-            if (op.prefix == 0xFB) {
-                assertThat(all(r.model().functions().get(0).body(), op)).as("%s present", op).isNotEmpty();
-                covered++;
-            }
-        }
-        assertThat(covered).isEqualTo(31);
-        List<Outcome> out = RoundTrip.assertSameBehaviour(original, r.encoded(), "f", args(0), args(5));
-        assertThat(results(out)).containsExactly(17777L, 17792L);
+        return fromModel(m);
     }
 }
