@@ -39,19 +39,18 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
  * Runs one module through every stage a guest goes through: our decoder, our validator, the asyncify
- * transform, Chicory (parse, instantiate, call every export with zero arguments, with a watchdog that
- * interrupts runaway calls), and {@link AsyncInstance} (build, call every export with a fuel budget).
+ * transform, Chicory (parse and instantiate, without running the start function), and
+ * {@link AsyncInstance} (build, which runs the start function, and call every export with zero
+ * arguments, under a fuel budget).
  * Stages after validation run only on modules our validator accepts. Each stage's outcome is recorded
  * as {@code stage:kind}; an exception that is not one of the typed kinds (our
  * {@link WasmFormatException}s, Chicory's {@link ChicoryException}s, which the host's typed exceptions
- * extend) is a {@link Finding}.
+ * extend, and Chicory's WasmException for an uncaught wasm exception) is a {@link Finding}.
  */
 public final class CaseRunner {
     /** Fuel budget of every AsyncInstance call. */
@@ -60,12 +59,17 @@ public final class CaseRunner {
     public static final int MAX_PAGES = 256;
     /** Largest table a case may declare before it is skipped (engines allocate tables eagerly). */
     public static final long MAX_TABLE = 100_000;
-    private static final long CALL_MILLIS = 2_000;
     /** Seconds an AsyncInstance call under the fuel budget may take before it counts as a hang. */
     static final long HOST_CALL_SECONDS = Long.getLong("asyncify4j.fuzz.hostCallSeconds", 30);
 
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "fuzz-watchdog");
+
+    /**
+     * Threads of the AsyncInstance calls: small stacks (4 MB), so a runaway recursion overflows after a
+     * bounded depth whatever -Xss says (on deep stacks every garbage collection scans the whole stack,
+     * and a recursion millions of frames deep takes minutes to overflow).
+     */
+    private static final java.util.concurrent.ExecutorService GUESTS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(null, r, "fuzz-guest", 4L << 20);
         t.setDaemon(true);
         return t;
     });
@@ -94,7 +98,9 @@ public final class CaseRunner {
 
     /** Whether {@code t} is an exception a caller is promised (typed), after unwrapping futures. */
     public static boolean typed(Throwable t) {
-        return t instanceof WasmFormatException || t instanceof ChicoryException;
+        // WasmException: a wasm exception (throw) no handler caught, Chicory's own typed outcome.
+        return t instanceof WasmFormatException || t instanceof ChicoryException
+                || t instanceof com.dylibso.chicory.runtime.WasmException;
     }
 
     static String kind(Throwable t) {
@@ -157,33 +163,22 @@ public final class CaseRunner {
         Instance instance;
         try {
             WasmModule module = Parser.parse(wasm);
-            instance = withWatchdog(() -> Instance.builder(module).withImportValues(imports)
-                    .withMemoryFactory(CaseRunner::cappedMemory).build());
+            // Without the start function: Chicory's interpreter cannot be stopped in every loop (a
+            // br_table back edge never checks for interruption), and it has no fuel. Guest code runs
+            // metered, in the AsyncInstance stage.
+            instance = Instance.builder(module).withImportValues(imports).withStart(false)
+                    .withMemoryFactory(CaseRunner::cappedMemory).build();
             outcomes.put("chicory", "instantiated");
         } catch (RuntimeException e) {
             record("chicory", e);
-            return;
         }
-        String last = "ok";
-        for (Export x : functionExports(model)) {
-            try {
-                withWatchdog(() -> instance.export(x.name()).apply(zeroArgs(model, x.index())));
-            } catch (RuntimeException e) {
-                if (!typed(e)) {
-                    throw new Finding("chicory call " + x.name(), e);
-                }
-                last = kind(e);
-            } catch (StackOverflowError e) {
-                last = "StackOverflowError (engine recursion)";
-            }
-        }
-        outcomes.put("chicory-calls", last);
     }
 
     private void host(byte[] wasm, ModuleModel model, ImportValues imports) throws Finding {
         AsyncInstance guest;
         try {
-            AsyncInstance.Builder b = AsyncInstance.builder(wasm).withFuelBudget(FUEL_BUDGET).maxMemoryPages(MAX_PAGES);
+            AsyncInstance.Builder b = AsyncInstance.builder(wasm).withFuelBudget(FUEL_BUDGET).maxMemoryPages(MAX_PAGES)
+                    .withExecutor(GUESTS);
             for (var f : imports.functions()) {
                 b.withHostFunction(f);
             }
@@ -241,22 +236,6 @@ public final class CaseRunner {
             }
         }
         outcomes.put("host-calls", last);
-    }
-
-    private interface Body<T> {
-        T run();
-    }
-
-    /** Runs {@code body}, interrupting this thread if it runs longer than a call may. */
-    private static <T> T withWatchdog(Body<T> body) {
-        Thread self = Thread.currentThread();
-        ScheduledFuture<?> alarm = WATCHDOG.schedule(self::interrupt, CALL_MILLIS, TimeUnit.MILLISECONDS);
-        try {
-            return body.run();
-        } finally {
-            alarm.cancel(false);
-            Thread.interrupted(); // clear a late interrupt
-        }
     }
 
     /** Whether any code or constant expression uses a SIMD (0xFD-prefixed) instruction. */

@@ -119,7 +119,7 @@ public final class Fuzzer {
 
     private static ExecutorService newWorker() {
         return Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(null, r, "fuzz-case", 64L << 20);
+            Thread t = new Thread(null, r, "fuzz-case", 16L << 20);
             t.setDaemon(true);
             return t;
         });

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 class MutationFuzzTest {
     private static final Logger LOG = LoggerFactory.getLogger(MutationFuzzTest.class);
     static final long SEED = 20261201L;
-    static final long CASES = Long.getLong("asyncify4j.fuzzCases", 4000);
+    static final long CASES = Long.getLong("asyncify4j.fuzzCases", 8000);
 
     @Test
     void mutantsMeetOnlyTypedOutcomes() throws Exception {
@@ -33,6 +33,7 @@ class MutationFuzzTest {
         assertThat(report.cases()).isGreaterThan(100);
         // The run reached every stage, so the outcomes above are not all early rejections.
         assertThat(report.outcomes().keySet()).anyMatch(k -> k.startsWith("host-calls="))
+                .anyMatch(k -> k.startsWith("transform=ok"))
                 .anyMatch(k -> k.startsWith("validate=InvalidModuleException"))
                 .anyMatch(k -> k.startsWith("decode=MalformedModuleException"));
     }
