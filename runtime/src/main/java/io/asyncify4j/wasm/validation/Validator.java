@@ -233,6 +233,9 @@ public final class Validator {
         if (l.hasMax() && Long.compareUnsigned(l.min(), l.max()) > 0) {
             throw invalid("size minimum must not be greater than maximum (" + where + ")");
         }
+        if (l.shared()) {
+            throw invalid("tables cannot be shared (" + where + ")");
+        }
     }
 
     private void memoryLimits(Limits l, String where) {

@@ -172,6 +172,9 @@ class ValidatorTest {
         assertThat(rejected(m -> m.globals().add(new Global(new GlobalType(ValType.I32, false),
                 List.of(SimpleInstruction.of(Opcode.I32_CONST, 1), SimpleInstruction.of(Opcode.I32_EQZ))))).getMessage())
                 .contains("constant expression required: i32_eqz");
+        assertThat(rejected(m -> m.tables().set(0, new io.asyncify4j.wasm.model.Table(
+                new io.asyncify4j.wasm.model.TableType(ValType.FUNCREF, new io.asyncify4j.wasm.model.Limits(2, 4, true, false)),
+                null))).getMessage()).contains("tables cannot be shared (table 0)");
         InvalidModuleException e = rejected(m -> m.functions().get(0).setTypeIndex(40));
         assertThat(e.getMessage()).contains("unknown type 40");
         assertThat(e.functionIndex()).isEqualTo(-1);
