@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Pause and resume WebAssembly guests on the JVM: asyncify transform, spec tests, a wasm shell and module info.",
-        subcommands = {SpectestCommand.class, ShellCommand.class, InfoCommand.class, TransformCommand.class, RunCommand.class, SampleCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {SpectestCommand.class, ShellCommand.class, InfoCommand.class, TransformCommand.class, RunCommand.class, SampleCommand.class, BenchCommand.class, FuzzCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:test failures or runtime failure", "2:usage error or bad input"})
 public final class Main implements Runnable {

@@ -43,6 +43,26 @@ class MainTest {
     }
 
     @Test
+    void fuzzRunsABoundedCampaignOverACorpusAndReportsTypedOutcomes(@TempDir Path dir) throws Exception {
+        Path corpus = Files.createDirectories(dir.resolve("corpus"));
+        Files.copy(Path.of(resource("hello.wat")).resolveSibling("fuzz-seed.wasm"), corpus.resolve("seed.wasm"));
+        Result r = run("fuzz", "--corpus", corpus.toString(), "--cases", "60", "--seconds", "60", "--seed", "7",
+                "--out", dir.resolve("findings").toString());
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("60 cases in", "decode=", "no findings");
+        assertThat(dir.resolve("findings")).doesNotExist();
+
+        Result replay = run("fuzz", "--replay", corpus.resolve("seed.wasm").toString());
+        assertThat(replay.code()).as(replay.out() + replay.err()).isZero();
+        assertThat(replay.out()).contains("validate=ok", "host-calls=");
+    }
+
+    @Test
+    void fuzzWithoutSeedsIsAUsageError(@TempDir Path dir) {
+        assertThat(run("fuzz", "--corpus", dir.toString(), "--cases", "1").code()).isEqualTo(2);
+    }
+
+    @Test
     void noSubcommandIsAUsageError() {
         assertThat(run().code()).isEqualTo(2);
         assertThat(run("frobnicate").code()).isEqualTo(2);

@@ -1,5 +1,6 @@
 package io.asyncify4j.asyncify;
 
+import io.asyncify4j.wasm.binary.WasmFormatException;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.ir.Instruction;
 import io.asyncify4j.wasm.ir.Opcode;
@@ -21,6 +22,7 @@ import io.asyncify4j.wasm.model.TableType;
 import io.asyncify4j.wasm.model.MemoryType;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.model.ValType;
+import io.asyncify4j.wasm.validation.Validator;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -56,6 +58,8 @@ public final class Asyncify {
     private FuelMetering fuel;
     private int v128Store = -1;
     private int v128Load = -1;
+    /** The function being rewritten, for error reports; -1 outside per-function work. */
+    private int currentFunction = -1;
 
     private Asyncify(ModuleModel m, AsyncifyOptions options) {
         this.m = m;
@@ -69,9 +73,25 @@ public final class Asyncify {
         return WasmCodec.encode(m);
     }
 
-    /** Transforms the module in place and reports what was instrumented. */
+    /**
+     * Transforms the module in place and reports what was instrumented. The module is validated first
+     * ({@link Validator}): an invalid module raises {@link io.asyncify4j.wasm.typing.InvalidModuleException}
+     * and is left unchanged.
+     */
     public static AsyncifyReport transform(ModuleModel module, AsyncifyOptions options) {
-        return new Asyncify(module, options).run();
+        Validator.validate(module);
+        Asyncify a = new Asyncify(module, options);
+        try {
+            return a.run();
+        } catch (WasmFormatException e) {
+            throw e;
+        } catch (RuntimeException | StackOverflowError e) {
+            // Last resort: an internal error on a module that validated. Report it typed, naming where.
+            String where = a.currentFunction >= 0 ? "function " + a.currentFunction + " ("
+                    + module.functionDisplayName(a.currentFunction) + ")" : "module-level step";
+            LOG.warn("asyncify: internal error in {}", where, e);
+            throw new AsyncifyException("asyncify failed in " + where + ": " + e, e);
+        }
     }
 
     private AsyncifyReport run() {
@@ -158,6 +178,7 @@ public final class Asyncify {
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();
         int sites = 0;
         for (int f = m.importedFunctionCount(); f < apiStart; f++) {
+            currentFunction = f;
             if (analysis.instrumented.get(f)) {
                 boolean forced = analysis.addListed(f);
                 FunctionInstrumenter fi = new FunctionInstrumenter(m, f, abi, call -> mayUnwind(call, analysis, forced));
@@ -172,6 +193,7 @@ public final class Asyncify {
                 fuel.expand(m.definedFunction(f).body());
             }
         }
+        currentFunction = -1;
         m.exports().add(new Export(AsyncifyAbi.FAULT_FUNCTION_GLOBAL, ExternalKind.GLOBAL, faultFunctionGlobal));
         m.exports().add(new Export(AsyncifyAbi.FAULT_KIND_GLOBAL, ExternalKind.GLOBAL, faultKindGlobal));
         LOG.debug("asyncify: {} functions instrumented, {} call sites", done.size(), sites);

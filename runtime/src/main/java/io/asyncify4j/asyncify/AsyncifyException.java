@@ -7,4 +7,8 @@ public class AsyncifyException extends WasmFormatException {
     public AsyncifyException(String message) {
         super(message);
     }
+
+    public AsyncifyException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }
