@@ -881,8 +881,14 @@ public final class AsyncInstance implements AutoCloseable {
                 || t instanceof NullPointerException || t instanceof IllegalArgumentException)) {
             return false;
         }
-        StackTraceElement[] trace = t.getStackTrace();
-        return trace.length > 0 && trace[0].getClassName().startsWith("com.dylibso.chicory.");
+        for (StackTraceElement e : t.getStackTrace()) {
+            String c = e.getClassName();
+            if (c.startsWith("java.") || c.startsWith("jdk.") || c.startsWith("sun.")) {
+                continue; // the JDK method the engine called (a list or array index check)
+            }
+            return c.startsWith("com.dylibso.chicory.");
+        }
+        return false;
     }
 
     /** Builder of {@link AsyncInstance}. */

@@ -445,6 +445,22 @@ class HostileGuestTest {
         }
     }
 
+    @Test
+    void anEngineExceptionInGuestCodeIsATypedTrap() throws Exception {
+        // Chicory 1.7.5 indexes table.init's source as a signed int: an out-of-bounds offset above 2^31
+        // escapes as ArrayIndexOutOfBoundsException instead of a trap (found by the mutation fuzzer).
+        String wat = """
+                (module (table 1 funcref) (elem $e func $f) (func $f)
+                  (func (export "init") (param i32) (table.init $e (i32.const 0) (local.get 0) (i32.const 1)))
+                  (func (export "one") (result i32) (i32.const 1)))
+                """;
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).build()) {
+            assertThatThrownBy(() -> guest.call("init", 0x8000_0000L).get(10, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(GuestTrapException.class);
+            assertThat(guest.callBlocking("one")).containsExactly(1); // a trap leaves the instance usable
+        }
+    }
+
     static Throwable cause(CompletableFuture<?> f) throws InterruptedException {
         try {
             f.get(10, TimeUnit.SECONDS);
