@@ -34,7 +34,7 @@ record PreparedModule(ModuleModel model, WasmModule parsed) {
         if (cached != null) {
             return cached;
         }
-        ModuleModel model = WasmCodec.decode(input);
+        ModuleModel model = WasmCodec.decode(input, options.loadLimits());
         Asyncify.transform(model, options);
         byte[] out = WasmCodec.encode(model);
         PreparedModule prepared = new PreparedModule(model, Parser.parse(out));

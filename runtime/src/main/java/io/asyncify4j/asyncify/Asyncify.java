@@ -64,14 +64,16 @@ public final class Asyncify {
 
     /** Transforms a wasm binary. */
     public static byte[] transform(byte[] wasm, AsyncifyOptions options) {
-        ModuleModel m = WasmCodec.decode(wasm);
+        ModuleModel m = WasmCodec.decode(wasm, options.loadLimits());
         transform(m, options);
         return WasmCodec.encode(m);
     }
 
     /** Transforms the module in place and reports what was instrumented. */
     public static AsyncifyReport transform(ModuleModel module, AsyncifyOptions options) {
-        return new Asyncify(module, options).run();
+        // Its passes recurse over nested code: on a stack sized for the nesting limit, checked first.
+        options.loadLimits().check(module);
+        return LoadThread.run(options.loadLimits().maxNestingDepth(), () -> new Asyncify(module, options).run());
     }
 
     private AsyncifyReport run() {
@@ -146,10 +148,13 @@ public final class Asyncify {
             }
             public boolean typedReferences() { return typedReferences; }
             public boolean runningCopy(int function) { return !oneShot.get(function); }
+            public int copyBudget() { return options.copyBudget(); }
         };
 
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();
         int sites = 0;
+        long outputInstructions = 0;
+        LoadLimits limits = options.loadLimits();
         for (int f = m.importedFunctionCount(); f < apiStart; f++) {
             if (analysis.instrumented.get(f)) {
                 boolean forced = analysis.addListed(f);
@@ -157,18 +162,25 @@ public final class Asyncify {
                 int n = fi.run();
                 sites += n;
                 done.add(new AsyncifyReport.InstrumentedFunction(f, m.functionDisplayName(f), n,
-                        analysis.chain(f)));
+                        analysis.reason.getOrDefault(f, ""), analysis.via(f)));
             } else if (options.asserts() && !analysis.topMostRuntime.get(f) && !analysis.bottomMostRuntime.get(f)) {
                 addAsserts(f, m.definedFunction(f).body());
             }
             if (fuel != null && !analysis.instrumented.get(f)) {
                 fuel.expand(m.definedFunction(f).body());
             }
+            // Checked function by function, so an instrumentation that would grow past the limit stops
+            // after one function's worth of growth, not after the module's.
+            outputInstructions += InstructionWalker.count(m.definedFunction(f).body());
+            if (outputInstructions > limits.maxOutputInstructions()) {
+                throw new LoadLimitExceededException(LoadLimits.OUTPUT_INSTRUCTIONS, outputInstructions,
+                        limits.maxOutputInstructions(), f);
+            }
         }
         m.exports().add(new Export(AsyncifyAbi.FAULT_FUNCTION_GLOBAL, ExternalKind.GLOBAL, faultFunctionGlobal));
         m.exports().add(new Export(AsyncifyAbi.FAULT_KIND_GLOBAL, ExternalKind.GLOBAL, faultKindGlobal));
         LOG.debug("asyncify: {} functions instrumented, {} call sites", done.size(), sites);
-        return new AsyncifyReport(done, sites, analysis.warnings(), dataMemory);
+        return new AsyncifyReport(done, sites, analysis.warnings(), dataMemory, analysis.reasons());
     }
 
     /**

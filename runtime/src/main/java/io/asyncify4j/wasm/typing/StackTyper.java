@@ -30,7 +30,7 @@ public final class StackTyper {
     private final List<ValType> locals = new ArrayList<>();
     private final FuncType signature;
     private final String functionName;
-    private final List<ValType> stack = new ArrayList<>();
+    private StackState.Value stackTop;
     private final List<Frame> frames = new ArrayList<>();
     private final FunctionTyping result = new FunctionTyping();
 
@@ -39,13 +39,16 @@ public final class StackTyper {
         final List<ValType> params;
         final List<ValType> results;
         final int height;
+        final StackState.FrameStart start;
         boolean unreachable;
 
-        Frame(Opcode opcode, List<ValType> params, List<ValType> results, int height) {
+        Frame(Opcode opcode, List<ValType> params, List<ValType> results, int height, Frame outer) {
             this.opcode = opcode;
             this.params = params;
             this.results = results;
             this.height = height;
+            this.start = new StackState.FrameStart(height, outer == null ? null : outer.start,
+                    outer == null ? 1 : outer.start.depth() + 1);
         }
 
         List<ValType> labelTypes() {
@@ -66,7 +69,7 @@ public final class StackTyper {
     public static FunctionTyping type(ModuleModel module, int funcIndex) {
         StackTyper t = new StackTyper(module, funcIndex);
         Function f = module.definedFunction(funcIndex);
-        t.frames.add(new Frame(null, List.of(), t.signature.results(), 0));
+        t.frames.add(new Frame(null, List.of(), t.signature.results(), 0, null));
         t.sequence(f.body());
         return t.result;
     }
@@ -80,30 +83,47 @@ public final class StackTyper {
     }
 
     private StackState snapshot() {
-        int[] heights = new int[frames.size()];
-        for (int i = 0; i < heights.length; i++) {
-            heights[i] = frames.get(i).height;
+        Frame f = top();
+        // Consecutive points with the same stack share one state (runs of code that leave it as it is).
+        if (last == null || last.top != stackTop || last.frame != f || last.unreachable != f.unreachable) {
+            last = new Snapshot(stackTop, f, f.unreachable, new StackState(stackTop, f.start, f.unreachable));
         }
-        return new StackState(stack.toArray(new ValType[0]), heights, top().unreachable);
+        return last.state;
+    }
+
+    private record Snapshot(StackState.Value top, Frame frame, boolean unreachable, StackState state) {}
+
+    private Snapshot last;
+
+    private int stackSize() {
+        return stackTop == null ? 0 : stackTop.height();
     }
 
     private void push(ValType t) {
-        stack.add(t);
+        stackTop = new StackState.Value(t, stackTop, stackSize() + 1);
     }
 
     private void pushAll(List<ValType> ts) {
-        stack.addAll(ts);
+        for (ValType t : ts) {
+            push(t);
+        }
+    }
+
+    private ValType removeTop() {
+        ValType t = stackTop.type();
+        stackTop = stackTop.below();
+        return t;
     }
 
     private ValType pop(Instruction at) {
         Frame f = top();
-        if (stack.size() == f.height) {
+        if (stackSize() == f.height) {
             if (f.unreachable) {
                 return ValType.UNKNOWN;
             }
             throw invalid("operand stack underflow", at);
         }
-        return stack.remove(stack.size() - 1);
+        return removeTop();
     }
 
     private void popAll(List<ValType> ts, Instruction at) {
@@ -114,8 +134,8 @@ public final class StackTyper {
 
     private void setUnreachable() {
         Frame f = top();
-        while (stack.size() > f.height) {
-            stack.remove(stack.size() - 1);
+        while (stackSize() > f.height) {
+            removeTop();
         }
         f.unreachable = true;
     }
@@ -175,14 +195,14 @@ public final class StackTyper {
     }
 
     private void enter(Opcode op, List<ValType> params, List<ValType> results) {
-        frames.add(new Frame(op, params, results, stack.size()));
+        frames.add(new Frame(op, params, results, stackSize(), top()));
         pushAll(params);
     }
 
     private void exit(Instruction at) {
         Frame f = top();
         popAll(f.results, at);
-        if (stack.size() != f.height) {
+        if (stackSize() != f.height) {
             throw invalid("values remain on the stack at the end of a block", at);
         }
         frames.remove(frames.size() - 1);
