@@ -113,7 +113,8 @@ public final class Asyncify {
         Map<Integer, StateAnalysis.RuntimeRole> runtime = wireRuntimeImports(runtimeImports, api);
         int apiStart = m.functionCount() - api.size();
 
-        if (fuel != null) {
+        if (fuel != null && !runtimeImports.isEmpty()) {
+            // Only the pure-wasm runtime imports renumber calls (and so lose the check markers).
             fuel.verifyPlaced(m);
         }
         StateAnalysis analysis = new StateAnalysis(m, options, runtime);
@@ -535,7 +536,9 @@ public final class Asyncify {
                         found[0] |= s.immediate(0) >= 0;
                         break;
                     default:
-                        found[0] |= s.types().stream().anyMatch(typed);
+                        for (ValType t : s.types()) { // a loop, not a stream: this runs per instruction
+                            found[0] |= typed.test(t);
+                        }
                 }
             });
             if (found[0]) {

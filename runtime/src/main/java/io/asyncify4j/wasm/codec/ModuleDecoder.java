@@ -473,30 +473,42 @@ public final class ModuleDecoder {
             int bodyStart = s.position();
             BinaryReader body = s.slice(s.index());
             int groups = body.index();
+            // The counts first (each group takes at least two bytes, so these arrays are bounded by the
+            // body), then the checks, so that a malformed total wins over a load limit, and only then
+            // the locals are expanded.
             long total = 0;
-            List<ValType> locals = new ArrayList<>();
+            long[] counts = new long[Math.min(groups, body.end() - body.position())];
+            ValType[] types = new ValType[counts.length];
             for (int g = 0; g < groups; g++) {
                 long count = body.u32();
+                ValType t = TypeCodec.readValType(body);
+                if (g >= counts.length) {
+                    throw new MalformedModuleException("local declarations exceed function " + i + "'s body", bodyStart);
+                }
+                counts[g] = count;
+                types[g] = t;
                 total += count;
                 if (total > 0xFFFFFFFFL) {
                     throw new MalformedModuleException("too many locals in function " + i, bodyStart);
                 }
-                if (total > MAX_EXPANDED_LOCALS) {
-                    throw new MalformedModuleException("too many locals in function " + i + ": " + total
-                            + " (more than " + MAX_EXPANDED_LOCALS + " are not supported)", bodyStart);
-                }
-                if (total > limits.maxLocalsPerFunction()) {
-                    throw new LoadLimitExceededException(LoadLimits.LOCALS_PER_FUNCTION, total,
-                            limits.maxLocalsPerFunction(), importedFunctions + i);
-                }
-                moduleLocals += count;
-                if (moduleLocals > MAX_MODULE_LOCALS) {
-                    throw new MalformedModuleException("too many locals in the module: more than "
-                            + MAX_MODULE_LOCALS + " are not supported", bodyStart);
-                }
-                ValType t = TypeCodec.readValType(body);
-                for (long c = 0; c < count; c++) {
-                    locals.add(t);
+            }
+            if (total > limits.maxLocalsPerFunction()) {
+                throw new LoadLimitExceededException(LoadLimits.LOCALS_PER_FUNCTION, total,
+                        limits.maxLocalsPerFunction(), importedFunctions + i);
+            }
+            if (total > MAX_EXPANDED_LOCALS) {
+                throw new MalformedModuleException("too many locals in function " + i + ": " + total
+                        + " (more than " + MAX_EXPANDED_LOCALS + " are not supported)", bodyStart);
+            }
+            moduleLocals += total;
+            if (moduleLocals > MAX_MODULE_LOCALS) {
+                throw new MalformedModuleException("too many locals in the module: more than "
+                        + MAX_MODULE_LOCALS + " are not supported", bodyStart);
+            }
+            List<ValType> locals = new ArrayList<>((int) total);
+            for (int g = 0; g < groups; g++) {
+                for (long c = 0; c < counts[g]; c++) {
+                    locals.add(types[g]);
                 }
             }
             List<Instruction> code = InstructionCodec.readExpression(body, this::memoryIs64,
