@@ -78,7 +78,7 @@ final class BenchCommand implements Callable<Integer> {
     boolean load;
 
     @Option(names = "--load-heap", paramLabel = "SIZE", description = "-Xmx of the JVMs of --load (default: ${DEFAULT-VALUE}).")
-    String loadHeap = "2g";
+    String loadHeap = "4g";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -28,33 +28,37 @@ public final class LoadBenchmark {
     }
 
     /** One measured module. */
-    public record Row(String series, String size, long inputBytes, String outcome, long ms, long peakHeap,
+    public record Row(String series, String size, boolean metered, long inputBytes, String outcome, long ms, long peakHeap,
                       long outputBytes) {}
 
     public List<Row> run(Path workload, int[] depths, int[] chains, int[] megabytes) throws Exception {
         List<Row> rows = new ArrayList<>();
         out.printf(Locale.ROOT, "machine: %d processors, Java %s; each module loaded in a JVM of its own with -Xmx%s%n%n",
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), maxHeap);
-        out.println("| series | size | input bytes | transform ms | peak heap MiB | output bytes | output/input |");
-        out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        out.println("| series | size | metered | input bytes | transform ms | peak heap MiB | output bytes | output/input |");
+        out.println("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
         for (int d : depths) {
-            rows.add(measure("nested loops", "depth " + String.format(Locale.ROOT, "%,d", d), HostileModules.nestedLoops(d), "env.sleep"));
+            rows.add(measure("nested loops", "depth " + String.format(Locale.ROOT, "%,d", d), HostileModules.nestedLoops(d),
+                    "env.sleep", true));
         }
         for (int n : chains) {
-            rows.add(measure("call chain", String.format(Locale.ROOT, "%,d functions", n), HostileModules.callChain(n), "env.sleep"));
+            rows.add(measure("call chain", String.format(Locale.ROOT, "%,d functions", n), HostileModules.callChain(n),
+                    "env.sleep", true));
         }
         byte[] base = Files.readAllBytes(workload);
-        for (int mb : megabytes) {
-            LargeModule.Generated g = LargeModule.generate(base, (long) mb << 20);
-            rows.add(measure("copies of " + workload.getFileName(),
-                    String.format(Locale.ROOT, "%d MiB code, %,d functions", mb, g.functions()), g.wasm(),
-                    "wasi_snapshot_preview1.fd_write"));
+        for (boolean metered : new boolean[] {false, true}) {
+            for (int mb : megabytes) {
+                LargeModule.Generated g = LargeModule.generate(base, (long) mb << 20);
+                rows.add(measure("copies of " + workload.getFileName(),
+                        String.format(Locale.ROOT, "%d MiB code, %,d functions", mb, g.functions()), g.wasm(),
+                        "wasi_snapshot_preview1.fd_write", metered));
+            }
         }
         return rows;
     }
 
-    private Row measure(String series, String size, byte[] wasm, String asyncImport) throws Exception {
-        progress.println("load: " + series + ", " + size + " (" + wasm.length + " bytes)...");
+    private Row measure(String series, String size, byte[] wasm, String asyncImport, boolean metered) throws Exception {
+        progress.println("load: " + series + ", " + size + (metered ? ", metered" : "") + " (" + wasm.length + " bytes)...");
         progress.flush();
         Path file = Files.createTempFile("asyncify4j-load", ".wasm");
         try {
@@ -62,7 +66,7 @@ public final class LoadBenchmark {
             String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             // The default thread stack (-Xss not set): the transform must not depend on a big one.
             List<String> command = List.of(javaBin, "-Xmx" + maxHeap, "-cp", System.getProperty("java.class.path"),
-                    LoadRun.class.getName(), file.toString(), asyncImport);
+                    LoadRun.class.getName(), file.toString(), asyncImport, Boolean.toString(metered));
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             int exit = p.waitFor();
@@ -71,17 +75,17 @@ public final class LoadBenchmark {
                 String[] f = l.split(" ", 3);
                 if (l.startsWith("RESULT ")) {
                     String[] r = l.split(" ");
-                    row = new Row(series, size, wasm.length, "ok", Long.parseLong(r[1]), Long.parseLong(r[2]),
+                    row = new Row(series, size, metered, wasm.length, "ok", Long.parseLong(r[1]), Long.parseLong(r[2]),
                             Long.parseLong(r[3]));
                 } else if (l.startsWith("REJECTED ")) {
-                    row = new Row(series, size, wasm.length, "rejected: " + f[2], Long.parseLong(f[1]), -1, -1);
+                    row = new Row(series, size, metered, wasm.length, "rejected: " + f[2], Long.parseLong(f[1]), -1, -1);
                 } else if (l.startsWith("OOM")) {
-                    row = new Row(series, size, wasm.length, "OutOfMemoryError at -Xmx" + maxHeap, -1, -1, -1);
+                    row = new Row(series, size, metered, wasm.length, "OutOfMemoryError at -Xmx" + maxHeap, -1, -1, -1);
                 }
             }
             if (row == null) {
                 String tail = stdout.length() > 2000 ? stdout.substring(stdout.length() - 2000) : stdout;
-                row = new Row(series, size, wasm.length, "failed (exit " + exit + "): " + tail.strip().replace('\n', ' '),
+                row = new Row(series, size, metered, wasm.length, "failed (exit " + exit + "): " + tail.strip().replace('\n', ' '),
                         -1, -1, -1);
             }
             print(row);
@@ -93,10 +97,10 @@ public final class LoadBenchmark {
 
     private void print(Row r) {
         if (!r.outcome().equals("ok")) {
-            out.printf(Locale.ROOT, "| %s | %s | %,d | %s | %s | %s | |%n", r.series(), r.size(), r.inputBytes(),
+            out.printf(Locale.ROOT, "| %s | %s | %s | %,d | %s | %s | %s | |%n", r.series(), r.size(), r.metered() ? "yes" : "no", r.inputBytes(),
                     r.ms() >= 0 ? String.format(Locale.ROOT, "%,d", r.ms()) : "-", "-", r.outcome());
         } else {
-            out.printf(Locale.ROOT, "| %s | %s | %,d | %,d | %,.1f | %,d | %.1f |%n", r.series(), r.size(), r.inputBytes(),
+            out.printf(Locale.ROOT, "| %s | %s | %s | %,d | %,d | %,.1f | %,d | %.1f |%n", r.series(), r.size(), r.metered() ? "yes" : "no", r.inputBytes(),
                     r.ms(), r.peakHeap() / 1048576.0, r.outputBytes(), (double) r.outputBytes() / r.inputBytes());
         }
         out.flush();

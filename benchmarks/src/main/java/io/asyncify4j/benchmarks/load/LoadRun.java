@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * Loads one module in a JVM of its own (see {@link LoadBenchmark}): decode, asyncify with the options
- * {@code AsyncInstance} uses for a metered guest with one async import ({@code env.sleep}, or the WASI
+ * {@code AsyncInstance} uses for a guest (metered or not) with one async import ({@code env.sleep}, or the WASI
  * write for the workload copies), encode. Prints {@code RESULT <ms> <peak heap bytes> <output bytes>},
  * {@code REJECTED <limit> <message>} for a module beyond a load limit, or {@code OOM}.
  *
@@ -22,7 +22,7 @@ import java.util.List;
  * reset after reading the input and a full GC, so it counts what loading the module allocated (with its
  * garbage, up to the collections the JVM chose to make) plus the input bytes.
  *
- * <p>Usage: {@code LoadRun <module.wasm> <async import>}.
+ * <p>Usage: {@code LoadRun <module.wasm> <async import> <metered: true|false>}.
  */
 public final class LoadRun {
     private LoadRun() {}
@@ -36,7 +36,7 @@ public final class LoadRun {
                 .importState(true)
                 .deferStart(true)
                 .v128ViaHost(true)
-                .fuel(true)
+                .fuel(Boolean.parseBoolean(args[2]))
                 .build();
         System.gc();
         List<MemoryPoolMXBean> heap = ManagementFactory.getMemoryPoolMXBeans().stream()
