@@ -161,6 +161,22 @@ class LoadLimitsTest {
                 });
     }
 
+    @Test
+    void manyImportsAndManyCallsAreNotMultiplied() {
+        // The imported-function count was recounted over all imports at every call site looked up:
+        // 30,000 imports called once each took imports x calls steps (several of them per call).
+        byte[] in = HostileModules.manyImports(30_000, 1);
+        ModuleModel m = WasmCodec.decode(in);
+        AsyncifyReport r = Asyncify.transform(m, hostOptions().fuel(false).build());
+        assertThat(r.unwindingCallSites()).isEqualTo(1); // only env.sleep unwinds
+        assertThat(m.importedFunctionCount()).isEqualTo(30_000);
+        m.imports().remove(1); // a function import
+        assertThat(m.importedFunctionCount()).as("the count follows changes to the imports").isEqualTo(29_999);
+        m.imports().set(0, io.asyncify4j.wasm.model.Import.global("env", "g",
+                new io.asyncify4j.wasm.model.GlobalType(io.asyncify4j.wasm.model.ValType.I32, false)));
+        assertThat(m.importedFunctionCount()).isEqualTo(29_998);
+    }
+
     private static <T> T onThread(long stackBytes, Supplier<T> work) throws Exception {
         AtomicReference<T> result = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();

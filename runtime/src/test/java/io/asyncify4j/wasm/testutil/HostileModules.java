@@ -44,6 +44,32 @@ public final class HostileModules {
         return module(bodies);
     }
 
+    /**
+     * {@code imports} function imports {@code env.f<i>: () -> ()} (the first is {@code env.sleep}) and
+     * main calling each of them {@code callsPerImport} times.
+     */
+    public static byte[] manyImports(int imports, int callsPerImport) {
+        ModuleBytes m = new ModuleBytes();
+        m.section(1, s -> s.u32(1).u8(0x60).u32(0).u32(0));
+        m.section(2, s -> {
+            s.u32(imports);
+            for (int i = 0; i < imports; i++) {
+                s.name("env").name(i == 0 ? "sleep" : "f" + i).u8(0x00).u32(0);
+            }
+        });
+        m.section(3, s -> s.u32(1).u32(0));
+        m.section(7, s -> s.u32(1).name("main").u8(0x00).u32(imports));
+        BinaryWriter code = new BinaryWriter().u32(0);
+        for (int k = 0; k < callsPerImport; k++) {
+            for (int i = 0; i < imports; i++) {
+                code.u8(0x10).u32(i);
+            }
+        }
+        code.u8(0x0B);
+        m.section(10, s -> s.u32(1).sized(code));
+        return m.bytes();
+    }
+
     /** A module with the given function bodies (each: locals vector, code, end), all of type () -> (). */
     public static byte[] module(BinaryWriter[] bodies) {
         ModuleBytes m = new ModuleBytes();
