@@ -162,6 +162,7 @@ class LoadLimitsTest {
     }
 
     @Test
+    @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // took 46 s before the fix
     void manyImportsAndManyCallsAreNotMultiplied() {
         // The imported-function count was recounted over all imports at every call site looked up:
         // 30,000 imports called once each took imports x calls steps (several of them per call).
@@ -175,6 +176,26 @@ class LoadLimitsTest {
         m.imports().set(0, io.asyncify4j.wasm.model.Import.global("env", "g",
                 new io.asyncify4j.wasm.model.GlobalType(io.asyncify4j.wasm.model.ValType.I32, false)));
         assertThat(m.importedFunctionCount()).isEqualTo(29_998);
+    }
+
+    @Test
+    void aHighOperandStackIsTypedInLinearSpace() {
+        // The typer copied the whole operand stack at every instruction: 100,000 values pushed and
+        // dropped made 200,000 copies of up to 100,000 entries (tens of GB).
+        int n = 100_000;
+        BinaryWriter body = new BinaryWriter().u32(0);
+        for (int i = 0; i < n; i++) {
+            body.u8(0x41).u8(0x01); // i32.const 1
+        }
+        for (int i = 0; i < n; i++) {
+            body.u8(0x1A); // drop
+        }
+        body.u8(0x10).u32(0).u8(0x0B); // call $sleep
+        byte[] in = HostileModules.module(new BinaryWriter[] {body});
+        ModuleModel m = WasmCodec.decode(in);
+        AsyncifyReport r = Asyncify.transform(m, hostOptions().build());
+        assertThat(r.unwindingCallSites()).isGreaterThanOrEqualTo(1);
+        assertThat((long) WasmCodec.encode(m).length).isLessThan(4L * in.length);
     }
 
     private static <T> T onThread(long stackBytes, Supplier<T> work) throws Exception {
