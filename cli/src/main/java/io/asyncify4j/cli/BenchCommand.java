@@ -27,6 +27,7 @@ import picocli.CommandLine.Option;
             "the transform time on a generated large module. Every variant's output must",
             "equal the uninstrumented run's. Progress goes to stderr, the report",
             "(Markdown tables) to stdout. Takes about 3 minutes with the defaults.",
+            "--host and --load benchmark the host runtime and loading instead.",
             ""
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -73,7 +74,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--load", description = "Benchmark loading instead: transform time and peak heap over module size"
             + " (nested loops of depth 10 to 100,000, call chains of 10 to 100,000 functions, 1, 10 and 30 MiB of"
-            + " copies of a workload's functions), each module in a JVM of its own with -Xmx of --load-heap."
+            + " copies of a workload's functions, and 1 and 3 MiB of them metered), each module in a JVM of its"
+            + " own with -Xmx of --load-heap."
             + " Takes a few minutes.")
     boolean load;
 
@@ -192,7 +194,7 @@ final class BenchCommand implements Callable<Integer> {
         }, true, java.nio.charset.StandardCharsets.UTF_8);
         new io.asyncify4j.benchmarks.load.LoadBenchmark(stream, progress, loadHeap).run(workload,
                 new int[] {10, 100, 1_000, 10_000, 100_000}, new int[] {10, 100, 1_000, 10_000, 100_000},
-                new int[] {1, 10, 30});
+                new int[] {1, 10, 30}, new int[] {1, 3});
         stream.flush();
         out.flush();
         return Main.OK;

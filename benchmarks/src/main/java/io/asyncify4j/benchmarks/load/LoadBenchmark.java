@@ -14,7 +14,9 @@ import java.util.Locale;
  * {@link LoadRun} in a JVM of its own with a bounded heap ({@code -Xmx}), on three synthetic series:
  * nested loops (depth 10 to 100,000; 100,000 is beyond the default nesting limit), call chains (10 to
  * 100,000 functions), and 1, 10 and 30 MiB of code made of copies of a C workload's functions
- * ({@link LargeModule}). The figures should grow linearly with the input.
+ * ({@link LargeModule}), unmetered (asyncify only) and metered (fuel makes about ten times the code, so
+ * 1 and 3 MiB there). Nested loops and call chains are metered, as {@code AsyncInstance} loads a guest
+ * with a fuel quantum. The figures should grow linearly with the input.
  */
 public final class LoadBenchmark {
     private final PrintStream out;
@@ -31,7 +33,8 @@ public final class LoadBenchmark {
     public record Row(String series, String size, boolean metered, long inputBytes, String outcome, long ms, long peakHeap,
                       long outputBytes) {}
 
-    public List<Row> run(Path workload, int[] depths, int[] chains, int[] megabytes) throws Exception {
+    public List<Row> run(Path workload, int[] depths, int[] chains, int[] megabytes, int[] meteredMegabytes)
+            throws Exception {
         List<Row> rows = new ArrayList<>();
         out.printf(Locale.ROOT, "machine: %d processors, Java %s; each module loaded in a JVM of its own with -Xmx%s%n%n",
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), maxHeap);
@@ -47,7 +50,7 @@ public final class LoadBenchmark {
         }
         byte[] base = Files.readAllBytes(workload);
         for (boolean metered : new boolean[] {false, true}) {
-            for (int mb : megabytes) {
+            for (int mb : metered ? meteredMegabytes : megabytes) {
                 LargeModule.Generated g = LargeModule.generate(base, (long) mb << 20);
                 rows.add(measure("copies of " + workload.getFileName(),
                         String.format(Locale.ROOT, "%d MiB code, %,d functions", mb, g.functions()), g.wasm(),
