@@ -81,6 +81,7 @@ public final class AsyncInstance implements AutoCloseable {
 
     private final Instance instance;
     private final AsyncifyController controller;
+    private final PreparedModule prepared;
     private final ModuleModel transformed;
     private final java.util.Set<String> guestExports;
     private final Executor executor;
@@ -159,6 +160,7 @@ public final class AsyncInstance implements AutoCloseable {
         } else {
             prepared = PreparedModule.of(wasm, null, limits);
         }
+        this.prepared = prepared;
         this.transformed = prepared.model();
         this.guestExports = prepared.guestExports();
         WasmModule module = prepared.parsed();
@@ -854,11 +856,11 @@ public final class AsyncInstance implements AutoCloseable {
         }
         AsyncifyController.Fault fault = controller.fault();
         if (fault != null && fault.kind() == AsyncifyAbi.FAULT_OVERFLOW) {
-            return new AsyncifyStackOverflowException(c.export, transformed.functionDisplayName(fault.functionIndex()),
+            return new AsyncifyStackOverflowException(c.export, prepared.functionName(fault.functionIndex()),
                     maxStackBytes, t);
         }
         if (fault != null && fault.kind() == AsyncifyAbi.FAULT_FOREIGN_FRAME) {
-            return new ResumeMismatchException(c.export, transformed.functionDisplayName(fault.functionIndex()), t);
+            return new ResumeMismatchException(c.export, prepared.functionName(fault.functionIndex()), t);
         }
         if (t instanceof com.dylibso.chicory.runtime.TrapException || t instanceof com.dylibso.chicory.runtime.WasmRuntimeException
                 || t instanceof com.dylibso.chicory.runtime.WasmException || t instanceof StackOverflowError

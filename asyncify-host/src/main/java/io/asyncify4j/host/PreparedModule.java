@@ -34,7 +34,7 @@ import java.util.Set;
  * @param parsed Chicory's parse of it
  * @param guestExports the function exports of the module as it was handed in: the only ones a host calls
  */
-record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExports) {
+record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExports, int inputFunctionImports) {
     private static final int CACHE_SIZE = 32;
     private static final Map<String, PreparedModule> CACHE = Collections.synchronizedMap(
             new LinkedHashMap<>(16, 0.75f, true) {
@@ -52,8 +52,10 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
             return cached;
         }
         validate(input);
-        ModuleModel model = WasmCodec.decode(input);
+        ModuleModel model = WasmCodec.decode(input, options != null ? options.loadLimits()
+                : io.asyncify4j.asyncify.LoadLimits.defaults());
         refuseReservedImports(model);
+        int inputFunctionImports = model.importedFunctionCount();
         Set<String> exports = new LinkedHashSet<>();
         for (Export e : model.exports()) {
             if (e.kind() == ExternalKind.FUNCTION) {
@@ -71,9 +73,22 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
         } catch (ChicoryException e) {
             throw new AsyncifyException("the asyncified module does not validate (a transform bug): " + e.getMessage());
         }
-        PreparedModule prepared = new PreparedModule(model, parsed, Set.copyOf(exports));
+        PreparedModule prepared = new PreparedModule(model, parsed, Set.copyOf(exports), inputFunctionImports);
         CACHE.put(key, prepared);
         return prepared;
+    }
+
+    /**
+     * A function of the module as it runs, named as in the module handed in: by its name section, or by
+     * its index there (the transform's own imports shift the indices of the defined functions).
+     */
+    String functionName(int index) {
+        String name = model.functionDisplayName(index);
+        int added = model.importedFunctionCount() - inputFunctionImports;
+        if (name.startsWith("func[") && index >= model.importedFunctionCount()) {
+            return "func[" + (index - added) + "]";
+        }
+        return name;
     }
 
     /** Every module is validated (by the engine) before anything else touches it. */

@@ -35,6 +35,7 @@ class ResumeMismatchTest {
 
     private AsyncInstance guest() {
         return AsyncInstance.builderFromWat(GUEST)
+                .withInterleavedCalls() // "swap" runs while "run" is suspended
                 .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> {
                     CompletableFuture<Integer> f = new CompletableFuture<>();
                     fetches.add(f);

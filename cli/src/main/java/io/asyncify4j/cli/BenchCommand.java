@@ -27,6 +27,7 @@ import picocli.CommandLine.Option;
             "the transform time on a generated large module. Every variant's output must",
             "equal the uninstrumented run's. Progress goes to stderr, the report",
             "(Markdown tables) to stdout. Takes about 3 minutes with the defaults.",
+            "--host and --load benchmark the host runtime and loading instead.",
             ""
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -71,6 +72,16 @@ final class BenchCommand implements Callable<Integer> {
             + " Takes about 11 minutes.")
     boolean host;
 
+    @Option(names = "--load", description = "Benchmark loading instead: transform time and peak heap over module size"
+            + " (nested loops of depth 10 to 100,000, call chains of 10 to 100,000 functions, 1, 10 and 30 MiB of"
+            + " copies of a workload's functions, and 1 and 3 MiB of them metered), each module in a JVM of its"
+            + " own with -Xmx of --load-heap."
+            + " Takes a few minutes.")
+    boolean load;
+
+    @Option(names = "--load-heap", paramLabel = "SIZE", description = "-Xmx of the JVMs of --load (default: ${DEFAULT-VALUE}).")
+    String loadHeap = "4g";
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -89,6 +100,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (host) {
             return runHost(dir, out, err);
+        }
+        if (load) {
+            return runLoad(dir, out, err);
         }
         Benchmark.Config config = new Benchmark.Config(dir, warmup, iterations, suspendEvery, (long) largeMb << 20,
                 wasmOpt, noBinaryen, noLarge);
@@ -144,6 +158,43 @@ final class BenchCommand implements Callable<Integer> {
             b.fairness(1_000, 2_000, 5);
             return null;
         });
+        stream.flush();
+        out.flush();
+        return Main.OK;
+    }
+
+    private int runLoad(Path dir, PrintWriter out, PrintWriter err) throws Exception {
+        if (!loadHeap.matches("[0-9]+[kKmMgG]?")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--load-heap takes a size such as 2g or 512m");
+        }
+        Path workload = dir.resolve("fannkuch.wasm");
+        if (!Files.isRegularFile(workload)) {
+            try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+                workload = files.filter(f -> f.toString().endsWith(".wasm")).sorted().findFirst()
+                        .orElseThrow(() -> CliException.badInput("no .wasm workload in " + dir));
+            }
+        }
+        java.io.PrintStream stream = new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                out.write(b);
+                if (b == '\n') {
+                    out.flush();
+                }
+            }
+        }, true, java.nio.charset.StandardCharsets.UTF_8);
+        java.io.PrintStream progress = new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                err.write(b);
+                if (b == '\n') {
+                    err.flush();
+                }
+            }
+        }, true, java.nio.charset.StandardCharsets.UTF_8);
+        new io.asyncify4j.benchmarks.load.LoadBenchmark(stream, progress, loadHeap).run(workload,
+                new int[] {10, 100, 1_000, 10_000, 100_000}, new int[] {10, 100, 1_000, 10_000, 100_000},
+                new int[] {1, 10, 30}, new int[] {1, 3});
         stream.flush();
         out.flush();
         return Main.OK;

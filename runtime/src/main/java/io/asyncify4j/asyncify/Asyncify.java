@@ -68,7 +68,7 @@ public final class Asyncify {
 
     /** Transforms a wasm binary. */
     public static byte[] transform(byte[] wasm, AsyncifyOptions options) {
-        ModuleModel m = WasmCodec.decode(wasm);
+        ModuleModel m = WasmCodec.decode(wasm, options.loadLimits());
         transform(m, options);
         return WasmCodec.encode(m);
     }
@@ -79,19 +79,23 @@ public final class Asyncify {
      * and is left unchanged.
      */
     public static AsyncifyReport transform(ModuleModel module, AsyncifyOptions options) {
-        Validator.validate(module);
-        Asyncify a = new Asyncify(module, options);
-        try {
-            return a.run();
-        } catch (WasmFormatException e) {
-            throw e;
-        } catch (RuntimeException | StackOverflowError e) {
-            // Last resort: an internal error on a module that validated. Report it typed, naming where.
-            String where = a.currentFunction >= 0 ? "function " + a.currentFunction + " ("
-                    + module.functionDisplayName(a.currentFunction) + ")" : "module-level step";
-            LOG.warn("asyncify: internal error in {}", where, e);
-            throw new AsyncifyException("asyncify failed in " + where + ": " + e, e);
-        }
+        // Its passes recurse over nested code: on a stack sized for the nesting limit, checked first.
+        options.loadLimits().check(module);
+        return LoadThread.run(options.loadLimits().maxNestingDepth(), () -> {
+            Validator.validate(module);
+            Asyncify a = new Asyncify(module, options);
+            try {
+                return a.run();
+            } catch (WasmFormatException e) {
+                throw e;
+            } catch (RuntimeException | StackOverflowError e) {
+                // Last resort: an internal error on a module that validated. Report it typed, naming where.
+                String where = a.currentFunction >= 0 ? "function " + a.currentFunction + " ("
+                        + module.functionDisplayName(a.currentFunction) + ")" : "module-level step";
+                LOG.warn("asyncify: internal error in {}", where, e);
+                throw new AsyncifyException("asyncify failed in " + where + ": " + e, e);
+            }
+        });
     }
 
     private AsyncifyReport run() {
@@ -132,7 +136,8 @@ public final class Asyncify {
         Map<Integer, StateAnalysis.RuntimeRole> runtime = wireRuntimeImports(runtimeImports, api);
         int apiStart = m.functionCount() - api.size();
 
-        if (fuel != null) {
+        if (fuel != null && !runtimeImports.isEmpty()) {
+            // Only the pure-wasm runtime imports renumber calls (and so lose the check markers).
             fuel.verifyPlaced(m);
         }
         StateAnalysis analysis = new StateAnalysis(m, options, runtime);
@@ -173,10 +178,13 @@ public final class Asyncify {
                 nextCallIndex += count;
                 return base;
             }
+            public int copyBudget() { return options.copyBudget(); }
         };
 
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();
         int sites = 0;
+        long outputInstructions = 0;
+        LoadLimits limits = options.loadLimits();
         for (int f = m.importedFunctionCount(); f < apiStart; f++) {
             currentFunction = f;
             if (analysis.instrumented.get(f)) {
@@ -185,19 +193,26 @@ public final class Asyncify {
                 int n = fi.run();
                 sites += n;
                 done.add(new AsyncifyReport.InstrumentedFunction(f, m.functionDisplayName(f), n,
-                        analysis.chain(f)));
+                        analysis.reason.getOrDefault(f, ""), analysis.via(f)));
             } else if (options.asserts() && !analysis.topMostRuntime.get(f) && !analysis.bottomMostRuntime.get(f)) {
                 addAsserts(f, m.definedFunction(f).body());
             }
             if (fuel != null && !analysis.instrumented.get(f)) {
                 fuel.expand(m.definedFunction(f).body());
             }
+            // Checked function by function, so an instrumentation that would grow past the limit stops
+            // after one function's worth of growth, not after the module's.
+            outputInstructions += InstructionWalker.count(m.definedFunction(f).body());
+            if (outputInstructions > limits.maxOutputInstructions()) {
+                throw new LoadLimitExceededException(LoadLimits.OUTPUT_INSTRUCTIONS, outputInstructions,
+                        limits.maxOutputInstructions(), f);
+            }
         }
         currentFunction = -1;
         m.exports().add(new Export(AsyncifyAbi.FAULT_FUNCTION_GLOBAL, ExternalKind.GLOBAL, faultFunctionGlobal));
         m.exports().add(new Export(AsyncifyAbi.FAULT_KIND_GLOBAL, ExternalKind.GLOBAL, faultKindGlobal));
         LOG.debug("asyncify: {} functions instrumented, {} call sites", done.size(), sites);
-        return new AsyncifyReport(done, sites, analysis.warnings(), dataMemory);
+        return new AsyncifyReport(done, sites, analysis.warnings(), dataMemory, analysis.reasons());
     }
 
     /**
@@ -566,7 +581,9 @@ public final class Asyncify {
                         found[0] |= s.immediate(0) >= 0;
                         break;
                     default:
-                        found[0] |= s.types().stream().anyMatch(typed);
+                        for (ValType t : s.types()) { // a loop, not a stream: this runs per instruction
+                            found[0] |= typed.test(t);
+                        }
                 }
             });
             if (found[0]) {

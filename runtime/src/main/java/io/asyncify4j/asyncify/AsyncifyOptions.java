@@ -41,8 +41,12 @@ public final class AsyncifyOptions {
     private final boolean fuel;
     private final boolean deferStart;
     private final boolean pureWasm;
+    private final LoadLimits loadLimits;
+    private final int copyBudget;
 
     private AsyncifyOptions(Builder b) {
+        this.loadLimits = b.loadLimits;
+        this.copyBudget = b.copyBudget;
         this.unwindingImports = b.unwindingImports == null ? null : expand(b.unwindingImports);
         this.ignoreImports = b.ignoreImports;
         this.ignoreIndirect = b.ignoreIndirect;
@@ -208,6 +212,20 @@ public final class AsyncifyOptions {
         return pureWasm;
     }
 
+    /** Limits on the input and on the work the transform may do for it (see {@link LoadLimits}). */
+    public LoadLimits loadLimits() {
+        return loadLimits;
+    }
+
+    /**
+     * Extra code (in instructions) each function may get for the copies made for speed (running copies
+     * of loops), beyond its guarded form: {@code copyBudget} plus twice the function's size; -1 means
+     * the default. Tests set 0 to check the guarded-only form.
+     */
+    int copyBudget() {
+        return copyBudget;
+    }
+
     /** A string identifying these options, for caches of transformed modules. */
     public String cacheKey() {
         return String.join("|", String.valueOf(unwindingImports), String.valueOf(ignoreImports),
@@ -216,7 +234,7 @@ public final class AsyncifyOptions {
                 String.valueOf(dataLocation), String.valueOf(secondaryMemoryInitialPages),
                 String.valueOf(secondaryMemoryMaxPages), String.valueOf(suspendAtFunctionEntriesAndLoops),
                 String.valueOf(importState), String.valueOf(deferStart), String.valueOf(v128ViaHost),
-                String.valueOf(fuel), String.valueOf(pureWasm));
+                String.valueOf(fuel), String.valueOf(pureWasm), String.valueOf(loadLimits), String.valueOf(copyBudget));
     }
 
     /** Builder of {@link AsyncifyOptions}. */
@@ -238,8 +256,22 @@ public final class AsyncifyOptions {
         private boolean v128ViaHost;
         private boolean fuel;
         private boolean pureWasm;
+        private LoadLimits loadLimits = LoadLimits.defaults();
+        private int copyBudget = -1;
 
         private Builder() {}
+
+        /** Limits on the module and the transform's work (default {@link LoadLimits#defaults()}). */
+        public Builder loadLimits(LoadLimits limits) {
+            this.loadLimits = java.util.Objects.requireNonNull(limits);
+            return this;
+        }
+
+        /** See {@link AsyncifyOptions#copyBudget()}; for tests. */
+        Builder copyBudget(int instructions) {
+            this.copyBudget = instructions;
+            return this;
+        }
 
         /** Import the state global from the host so instances share it (see {@link AsyncifyOptions#importState()}). */
         public Builder importState(boolean v) {

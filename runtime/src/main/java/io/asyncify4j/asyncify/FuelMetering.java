@@ -86,12 +86,19 @@ final class FuelMetering {
         if (m.startFunction() >= 0) {
             reentrant.set(m.startFunction());
         }
+        long moduleUnrollBudget = UNROLL_BUDGET_MODULE_BASE;
+        for (io.asyncify4j.wasm.model.Function f : m.functions()) {
+            moduleUnrollBudget += (long) UNROLL_BUDGET_PER_INSTRUCTION * InstructionWalker.count(f.body());
+        }
         // Callees first, so a call site's charge is known when its caller is metered.
         for (int f : graph.calleesFirst()) {
             List<Instruction> body = m.definedFunction(f).body();
             boolean leaf = isLeaf(body); // bulk charges (below) call the import, yet the code stays bounded
             meter.chargeBulk(f);
+            long own = UNROLL_BUDGET_PER_INSTRUCTION * (long) InstructionWalker.count(body) + UNROLL_BUDGET_BASE;
+            meter.unrollBudget = Math.min(own, moduleUnrollBudget);
             meter.unrollLoops(body, false);
+            moduleUnrollBudget -= Math.min(own, moduleUnrollBudget) - meter.unrollBudget;
             meter.placeCharges(body);
             meter.meterLoops(body);
             long cost = meter.costOutsideLoops(body);
@@ -275,6 +282,18 @@ final class FuelMetering {
     static final int TARGET_ROUND = 256;
     /** Most copies of a loop body per round (small bodies; bounds the charge for a loop that runs once). */
     static final int MAX_FACTOR = 8;
+    /**
+     * Code unrolling may add to a function: {@link #UNROLL_BUDGET_BASE} plus this many instructions per
+     * instruction of the function (inner loops, unrolled first, spend it first), and to the whole module
+     * {@link #UNROLL_BUDGET_MODULE_BASE} plus as many per instruction of the module: tiny nested loops
+     * grow a function by a bounded factor, not by {@link #MAX_ROUND_CODE} per loop nest, and many tiny
+     * functions do not each add a base's worth.
+     */
+    static final int UNROLL_BUDGET_PER_INSTRUCTION = 3;
+    static final int UNROLL_BUDGET_BASE = 1024;
+    static final int UNROLL_BUDGET_MODULE_BASE = 65_536;
+    private long unrollBudget = Long.MAX_VALUE;
+
     /** Largest unrolled round, nested unrolled rounds included (bounds code growth for nested loops). */
     static final int MAX_ROUND_CODE = 1024;
 
@@ -355,8 +374,12 @@ final class FuelMetering {
         // A nested unrolled loop counts one iteration towards the round (it usually ends in its first
         // round, so its rounds say little of what one iteration here runs), all of its code towards growth.
         int factor = unrollFactor(size[0]);
-        while (factor > 1 && (long) factor * size[1] > MAX_ROUND_CODE) {
+        while (factor > 1 && ((long) factor * size[1] > MAX_ROUND_CODE
+                || (long) (factor - 1) * size[1] > unrollBudget)) {
             factor--;
+        }
+        if (factor > 1) {
+            unrollBudget -= (long) (factor - 1) * size[1];
         }
         return factor > 1 ? new int[] {factor, size[0] + 1} : null;
     }

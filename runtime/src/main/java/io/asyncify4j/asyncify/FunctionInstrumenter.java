@@ -124,7 +124,21 @@ final class FunctionInstrumenter {
          * sites; returns the first. A frame holds the module-wide index, so a rewind can tell its owner.
          */
         int reserveCallIndices(int count);
+
+        /**
+         * Instructions of copies this function may get beyond its guarded form (running copies of
+         * split loops), or -1 for the default {@link #DEFAULT_COPY_BUDGET_BASE} plus
+         * {@link #COPY_BUDGET_PER_INSTRUCTION} per instruction of the function.
+         */
+        default int copyBudget() {
+            return -1;
+        }
     }
+
+    /** Copy budget of every function (see {@link Abi#copyBudget()}). */
+    static final int DEFAULT_COPY_BUDGET_BASE = 1024;
+    /** Copy budget per instruction of a function: loops nest 1 to 3 deep in real code, so all are split. */
+    static final int COPY_BUDGET_PER_INSTRUCTION = 4;
 
     private static final int EXIT_LABEL = 1; // absolute depth of the unwind exit block
 
@@ -153,6 +167,10 @@ final class FunctionInstrumenter {
      * iterations (see {@link #emitSplitLoop}). It needs no guards, only the unwind checks after calls.
      */
     private boolean normalOnly;
+    /** Instructions of loop bodies the function may still copy for split loops (see {@link #emitSplitLoop}). */
+    private long copyBudget;
+    /** Instructions in each loop, nested ones included: what splitting it copies. */
+    private final Map<Instruction, Integer> loopSizes = new IdentityHashMap<>();
     // The two copies of a loop body hold values in the same locals, so a frame saved by one is resumed
     // by the other: locals are allocated once per original instruction (or body, for block params).
     private final Map<Instruction, List<Integer>> spillLocals = new IdentityHashMap<>();
@@ -187,6 +205,9 @@ final class FunctionInstrumenter {
             return 0;
         }
         callIndexBase = abi.reserveCallIndices(callSites);
+        int size = measureLoops(f.body());
+        copyBudget = abi.copyBudget() >= 0 ? abi.copyBudget()
+                : DEFAULT_COPY_BUDGET_BASE + (long) COPY_BUDGET_PER_INSTRUCTION * size;
         int originalLocalCount = signature.params().size() + f.locals().size();
         // Original locals a frame must keep: those live after some may-unwind call site.
         BitSet liveAcrossCalls = new BitSet();
@@ -536,8 +557,7 @@ final class FunctionInstrumenter {
                 // frame needs them (the guarded copy sets its own locals before it reads them).
                 inputsOnStack = normalOnly && height - base == inputCount(x) && !inputsSaved(x, st);
                 List<ValType> types = new ArrayList<>();
-                for (int h = base; h < height; h++) {
-                    ValType t = st.stack()[h];
+                for (ValType t : st.top(height - base)) {
                     if (t.isRef() && t.heapType() >= 0 && !abi.typedReferences()) {
                         // ref.func gives a (ref $t); without typed references every consumer takes a funcref.
                         t = ValType.FUNCREF;
@@ -576,7 +596,7 @@ final class FunctionInstrumenter {
                 if (!heldOnStack) {
                     popInto(out, results);
                 }
-            } else if (splittable(x)) {
+            } else if (splittable(x) && spendCopy(x)) {
                 emitSplitLoop(out, (StructuredInstruction) x, range); // no inputs, no results
             } else {
                 List<Instruction> wrapped = new ArrayList<>();
@@ -671,8 +691,7 @@ final class FunctionInstrumenter {
         if (x.opcode() == Opcode.CALL_INDIRECT || x.opcode() == Opcode.CALL_REF) {
             return true;
         }
-        for (int h = st.height() - inputCount(x); h < st.height(); h++) {
-            ValType t = st.stack()[h];
+        for (ValType t : st.top(inputCount(x))) {
             if ((t.isRef() && !t.nullable()) || t.equals(ValType.V128)) {
                 return true;
             }
@@ -769,6 +788,40 @@ final class FunctionInstrumenter {
         popInto(out, entry);
         out.addAll(sequence(body, entry));
         return out;
+    }
+
+    /** Counts the instructions of {@code body}, nested ones included, recording each loop's count. */
+    private int measureLoops(List<Instruction> body) {
+        int n = 0;
+        for (Instruction in : body) {
+            n++;
+            if (in instanceof StructuredInstruction st) {
+                int inner = measureLoops(st.body());
+                if (st instanceof IfInstruction i) {
+                    inner += measureLoops(i.elseBody());
+                }
+                if (st.opcode() == Opcode.LOOP) {
+                    loopSizes.put(st, inner);
+                }
+                n += inner;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Whether the copy budget still allows splitting this loop (a copy of its body); if so, takes the
+     * copy out of it. Outer loops come first (they are met first in program order), so nested loops
+     * make at most a budget's worth of copies and not one per nesting level each: once the budget is
+     * spent, loops stay in their guarded form, which is complete on its own (slower after a resume).
+     */
+    private boolean spendCopy(Instruction loop) {
+        int cost = loopSizes.getOrDefault(loop, 0);
+        if (cost > copyBudget) {
+            return false;
+        }
+        copyBudget -= cost;
+        return true;
     }
 
     /** Loops without params or results are split (see {@link #emitSplitLoop}). */

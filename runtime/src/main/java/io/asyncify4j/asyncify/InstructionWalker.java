@@ -52,6 +52,13 @@ final class InstructionWalker {
         });
     }
 
+    /** Instructions in {@code body}, nested ones included. */
+    static int count(List<Instruction> body) {
+        int[] n = {0};
+        forEach(body, in -> n[0]++);
+        return n[0];
+    }
+
     /** Replaces every simple instruction by what {@code rewrite} returns for it. */
     static void rewriteSimple(List<Instruction> body, UnaryOperator<SimpleInstruction> rewrite) {
         forEachBody(body, b -> {

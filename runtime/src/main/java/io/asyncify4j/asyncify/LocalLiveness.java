@@ -26,6 +26,8 @@ final class LocalLiveness {
     private final List<BitSet> labels = new ArrayList<>();
     /** Live sets where an exception thrown here may continue, innermost try_table last. */
     private final List<BitSet> handlers = new ArrayList<>();
+    /** The live set at each loop's head when its fixed point was last reached. */
+    private final Map<Instruction, BitSet> loopHeads = new IdentityHashMap<>();
 
     private LocalLiveness() {}
 
@@ -120,13 +122,18 @@ final class LocalLiveness {
                 return in;
             }
             case LOOP: {
-                BitSet head = new BitSet();
+                // Start from the head this loop reached when an enclosing loop's previous round passed
+                // it: the sets only grow from round to round, so that is below the fixed point, and
+                // nested loops cost a pass each per change instead of doubling per nesting level.
+                BitSet known = loopHeads.get(st);
+                BitSet head = known == null ? new BitSet() : (BitSet) known.clone();
                 while (true) {
                     labels.add(head);
                     BitSet in = sequence(st.body(), liveOut);
                     labels.remove(labels.size() - 1);
                     in.or(head);
                     if (in.equals(head)) {
+                        loopHeads.put(st, (BitSet) in.clone());
                         return in;
                     }
                     head = in;

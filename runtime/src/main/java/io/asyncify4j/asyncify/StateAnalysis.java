@@ -177,49 +177,65 @@ final class StateAnalysis {
             }
         }
 
-        // Fixed point backwards over callers; bottom-most runtime and removed functions stop propagation.
-        boolean changed = true;
-        while (changed) {
-            changed = false;
-            if (!options.ignoreIndirect()) {
-                for (Map.Entry<FuncType, List<Integer>> e : indirectCandidates.entrySet()) {
-                    if (unwindingIndirectTypes.contains(e.getKey())) {
-                        continue;
-                    }
-                    for (int cand : e.getValue()) {
-                        if (changesState.get(cand)) {
-                            unwindingIndirectTypes.add(e.getKey());
-                            changed = true;
-                            break;
-                        }
-                    }
+        // Backwards over callers from every function known to change state, each function and each
+        // indirect call type visited once (a worklist: linear in the call graph, where a fixed point
+        // over all functions would take as many rounds as the longest call chain). Bottom-most runtime
+        // and removed functions stop the propagation.
+        int total = importedFunctions + n;
+        int[] callerCount = new int[total + 1];
+        for (int i = 0; i < n; i++) {
+            for (int callee : callees.get(i)) {
+                callerCount[callee + 1]++;
+            }
+        }
+        for (int f = 0; f < total; f++) {
+            callerCount[f + 1] += callerCount[f];
+        }
+        int[] callers = new int[callerCount[total]];
+        int[] fill = java.util.Arrays.copyOf(callerCount, total);
+        for (int i = 0; i < n; i++) {
+            for (int callee : callees.get(i)) {
+                callers[fill[callee]++] = importedFunctions + i;
+            }
+        }
+        Map<FuncType, List<Integer>> indirectCallers = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            for (FuncType t : indirectTypes.get(i)) {
+                indirectCallers.computeIfAbsent(t, k -> new ArrayList<>()).add(importedFunctions + i);
+            }
+        }
+        Map<Integer, List<FuncType>> candidateOf = new HashMap<>();
+        indirectCandidates.forEach((t, fs) -> fs.forEach(f -> candidateOf.computeIfAbsent(f, k -> new ArrayList<>()).add(t)));
+        java.util.ArrayDeque<Integer> work = new java.util.ArrayDeque<>();
+        for (int f = changesState.nextSetBit(0); f >= 0; f = changesState.nextSetBit(f + 1)) {
+            work.add(f);
+        }
+        if (!options.ignoreIndirect() && tableSharedWithHost()) {
+            for (int i = 0; i < n; i++) {
+                if (!indirectTypes.get(i).isEmpty()) {
+                    markIndirect(importedFunctions + i, indirectTypes.get(i).iterator().next(), removed, work);
                 }
             }
-            for (int i = 0; i < n; i++) {
-                int f = importedFunctions + i;
-                if (changesState.get(f) || bottomMostRuntime.get(f) || removed.get(f)) {
-                    continue;
-                }
-                String why = null;
-                for (int callee : callees.get(i)) {
-                    if (changesState.get(callee)) {
-                        why = "calls " + m.functionDisplayName(callee);
-                        reasonCallee.put(f, callee);
-                        break;
-                    }
-                }
-                if (why == null && !options.ignoreIndirect()) {
-                    for (FuncType t : indirectTypes.get(i)) {
-                        if (unwindingIndirectTypes.contains(t) || tableSharedWithHost()) {
-                            why = "makes an indirect call of type " + t + " that may unwind";
-                            break;
-                        }
-                    }
-                }
-                if (why != null) {
+        }
+        while (!work.isEmpty()) {
+            int g = work.poll();
+            for (int k = callerCount[g]; k < callerCount[g + 1]; k++) {
+                int f = callers[k];
+                if (eligible(f, removed)) {
                     changesState.set(f);
-                    reason.put(f, why);
-                    changed = true;
+                    reason.put(f, "calls " + m.functionDisplayName(g));
+                    reasonCallee.put(f, g);
+                    work.add(f);
+                }
+            }
+            if (options.ignoreIndirect()) {
+                continue;
+            }
+            for (FuncType t : candidateOf.getOrDefault(g, List.of())) {
+                if (unwindingIndirectTypes.add(t)) {
+                    for (int f : indirectCallers.getOrDefault(t, List.of())) {
+                        markIndirect(f, t, removed, work);
+                    }
                 }
             }
         }
@@ -253,6 +269,18 @@ final class StateAnalysis {
                     }
                 }
             }
+        }
+    }
+
+    private boolean eligible(int f, BitSet removed) {
+        return !changesState.get(f) && !bottomMostRuntime.get(f) && !removed.get(f);
+    }
+
+    private void markIndirect(int f, FuncType t, BitSet removed, java.util.Deque<Integer> work) {
+        if (eligible(f, removed)) {
+            changesState.set(f);
+            reason.put(f, "makes an indirect call of type " + t + " that may unwind");
+            work.add(f);
         }
     }
 
@@ -394,22 +422,16 @@ final class StateAnalysis {
         return out;
     }
 
-    /** The chain of reasons that made {@code f} change state, e.g. {@code $main calls $sleep; ...}. */
-    String chain(int f) {
-        StringBuilder sb = new StringBuilder();
-        Set<Integer> seen = new HashSet<>();
-        int cur = f;
-        while (cur >= 0 && seen.add(cur)) {
-            String why = reason.get(cur);
-            if (why == null) {
-                break;
-            }
-            if (sb.length() > 0) {
-                sb.append(" -> ");
-            }
-            sb.append(m.functionDisplayName(cur)).append(": ").append(why);
-            cur = reasonCallee.getOrDefault(cur, -1);
-        }
-        return sb.toString();
+    /** The reason behind every function that changes state or is instrumented, as parent pointers. */
+    Map<Integer, AsyncifyReport.Reason> reasons() {
+        Map<Integer, AsyncifyReport.Reason> out = new HashMap<>();
+        reason.forEach((f, why) -> out.put(f, new AsyncifyReport.Reason(m.functionDisplayName(f), why,
+                reasonCallee.getOrDefault(f, -1))));
+        return out;
+    }
+
+    /** The callee through which {@code f} changes state, or -1. */
+    int via(int f) {
+        return reasonCallee.getOrDefault(f, -1);
     }
 }

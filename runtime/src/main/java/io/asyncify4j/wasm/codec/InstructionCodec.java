@@ -14,9 +14,12 @@ import io.asyncify4j.wasm.ir.SimpleInstruction;
 import io.asyncify4j.wasm.ir.StructuredInstruction;
 import io.asyncify4j.wasm.ir.TryTableInstruction;
 import io.asyncify4j.wasm.model.ValType;
+import io.asyncify4j.asyncify.LoadLimitExceededException;
+import io.asyncify4j.asyncify.LoadLimits;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.Iterator;
 import java.util.List;
 import java.util.function.IntPredicate;
 
@@ -57,8 +60,10 @@ final class InstructionCodec {
      * Reads instructions up to and including the {@code end} that closes the expression.
      *
      * @param memoryIs64 tells whether memory {@code i} has 64-bit addresses (its memarg offsets are u64)
+     * @param maxDepth most structured instructions open at once (a {@link LoadLimitExceededException} beyond)
+     * @param function the function index whose body this is, or -1 (for the error)
      */
-    static List<Instruction> readExpression(BinaryReader r, IntPredicate memoryIs64) {
+    static List<Instruction> readExpression(BinaryReader r, IntPredicate memoryIs64, int maxDepth, int function) {
         Deque<Frame> open = new ArrayDeque<>();
         Frame root = new Frame(null, null, null);
         open.push(root);
@@ -95,6 +100,10 @@ final class InstructionCodec {
                 if (op == null) {
                     throw new MalformedModuleException("illegal opcode 0x" + Integer.toHexString(b), start);
                 }
+            }
+            if ((op.immediates == Immediates.BLOCK || op.immediates == Immediates.TRY_TABLE)
+                    && open.size() > maxDepth) {
+                throw new LoadLimitExceededException(LoadLimits.NESTING_DEPTH, open.size(), maxDepth, function);
             }
             switch (op.immediates) {
                 case BLOCK:
@@ -208,15 +217,35 @@ final class InstructionCodec {
 
     // ------------------------------------------------------------------ writing
 
-    /** Writes {@code body} followed by the closing {@code end}. */
+    /**
+     * Writes {@code body} followed by the closing {@code end}. Iterative (an explicit stack of open
+     * bodies), so nesting depth costs heap, not Java stack.
+     */
     static void writeExpression(BinaryWriter w, List<Instruction> body) {
-        writeSequence(w, body);
-        w.u8(END);
-    }
-
-    private static void writeSequence(BinaryWriter w, List<Instruction> body) {
-        for (Instruction in : body) {
-            write(w, in);
+        Deque<Iterator<Instruction>> open = new ArrayDeque<>();
+        Deque<List<Instruction>> pendingElse = new ArrayDeque<>(); // per open body: the else arm to write next, or empty
+        open.push(body.iterator());
+        pendingElse.push(List.of());
+        while (!open.isEmpty()) {
+            Iterator<Instruction> it = open.peek();
+            if (!it.hasNext()) {
+                open.pop();
+                List<Instruction> elseArm = pendingElse.pop();
+                if (!elseArm.isEmpty()) {
+                    w.u8(ELSE);
+                    open.push(elseArm.iterator());
+                    pendingElse.push(List.of());
+                    continue;
+                }
+                w.u8(END);
+                continue;
+            }
+            Instruction in = it.next();
+            writeHead(w, in);
+            if (in instanceof StructuredInstruction s) {
+                open.push(s.body().iterator());
+                pendingElse.push(s instanceof IfInstruction i ? i.elseBody() : List.of());
+            }
         }
     }
 
@@ -229,7 +258,8 @@ final class InstructionCodec {
         }
     }
 
-    static void write(BinaryWriter w, Instruction in) {
+    /** Writes an instruction's opcode and immediates; for a structured one, not its bodies. */
+    private static void writeHead(BinaryWriter w, Instruction in) {
         Opcode op = in.opcode();
         writeOpcode(w, op);
         if (in instanceof StructuredInstruction s) {
@@ -244,12 +274,6 @@ final class InstructionCodec {
                     w.u32(c.label());
                 }
             }
-            writeSequence(w, s.body());
-            if (s instanceof IfInstruction i && !i.elseBody().isEmpty()) {
-                w.u8(ELSE);
-                writeSequence(w, i.elseBody());
-            }
-            w.u8(END);
             return;
         }
         SimpleInstruction si = (SimpleInstruction) in;

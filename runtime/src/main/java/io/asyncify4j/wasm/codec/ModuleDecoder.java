@@ -27,6 +27,8 @@ import io.asyncify4j.wasm.model.Table;
 import io.asyncify4j.wasm.model.TableType;
 import io.asyncify4j.wasm.model.Tag;
 import io.asyncify4j.wasm.model.ValType;
+import io.asyncify4j.asyncify.LoadLimitExceededException;
+import io.asyncify4j.asyncify.LoadLimits;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -47,14 +49,26 @@ public final class ModuleDecoder {
     private static final long MAX_MODULE_LOCALS = 1L << 25;
 
     private final ModuleModel module = new ModuleModel();
+    private final LoadLimits limits;
+    private int importedFunctions;
     private long moduleLocals;
     private final List<Integer> functionTypeIndices = new ArrayList<>();
     private long declaredDataCount = -1;
 
-    private ModuleDecoder() {}
+    private ModuleDecoder(LoadLimits limits) {
+        this.limits = limits;
+    }
 
     public static ModuleModel decode(byte[] wasm) {
-        return new ModuleDecoder().run(wasm);
+        return decode(wasm, LoadLimits.defaults());
+    }
+
+    /** Decodes within {@code limits}: a module beyond one gets a {@link LoadLimitExceededException}. */
+    public static ModuleModel decode(byte[] wasm, LoadLimits limits) {
+        if (wasm.length > limits.maxModuleBytes()) {
+            throw new LoadLimitExceededException(LoadLimits.MODULE_BYTES, wasm.length, limits.maxModuleBytes(), -1);
+        }
+        return new ModuleDecoder(limits).run(wasm);
     }
 
     private static int rank(int id) {
@@ -319,6 +333,10 @@ public final class ModuleDecoder {
                 default:
                     throw new MalformedModuleException("malformed import kind " + kind, start);
             }
+            if (kind == 0 && ++importedFunctions > limits.maxFunctions()) {
+                throw new LoadLimitExceededException(LoadLimits.FUNCTIONS, importedFunctions,
+                        limits.maxFunctions(), -1);
+            }
         }
     }
 
@@ -332,6 +350,10 @@ public final class ModuleDecoder {
 
     private void readFunctionDeclarations(BinaryReader s) {
         int n = s.index();
+        long functions = (long) importedFunctions + n;
+        if (functions > limits.maxFunctions()) {
+            throw new LoadLimitExceededException(LoadLimits.FUNCTIONS, functions, limits.maxFunctions(), -1);
+        }
         for (int i = 0; i < n; i++) {
             functionTypeIndices.add(s.index());
         }
@@ -451,29 +473,46 @@ public final class ModuleDecoder {
             int bodyStart = s.position();
             BinaryReader body = s.slice(s.index());
             int groups = body.index();
+            // The counts first (each group takes at least two bytes, so these arrays are bounded by the
+            // body), then the checks, so that a malformed total wins over a load limit, and only then
+            // the locals are expanded.
             long total = 0;
-            List<ValType> locals = new ArrayList<>();
+            long[] counts = new long[Math.min(groups, body.end() - body.position())];
+            ValType[] types = new ValType[counts.length];
             for (int g = 0; g < groups; g++) {
                 long count = body.u32();
+                ValType t = TypeCodec.readValType(body);
+                if (g >= counts.length) {
+                    throw new MalformedModuleException("local declarations exceed function " + i + "'s body", bodyStart);
+                }
+                counts[g] = count;
+                types[g] = t;
                 total += count;
                 if (total > 0xFFFFFFFFL) {
                     throw new MalformedModuleException("too many locals in function " + i, bodyStart);
                 }
-                if (total > MAX_EXPANDED_LOCALS) {
-                    throw new MalformedModuleException("too many locals in function " + i + ": " + total
-                            + " (more than " + MAX_EXPANDED_LOCALS + " are not supported)", bodyStart);
-                }
-                moduleLocals += count;
-                if (moduleLocals > MAX_MODULE_LOCALS) {
-                    throw new MalformedModuleException("too many locals in the module: more than "
-                            + MAX_MODULE_LOCALS + " are not supported", bodyStart);
-                }
-                ValType t = TypeCodec.readValType(body);
-                for (long c = 0; c < count; c++) {
-                    locals.add(t);
+            }
+            if (total > limits.maxLocalsPerFunction()) {
+                throw new LoadLimitExceededException(LoadLimits.LOCALS_PER_FUNCTION, total,
+                        limits.maxLocalsPerFunction(), importedFunctions + i);
+            }
+            if (total > MAX_EXPANDED_LOCALS) {
+                throw new MalformedModuleException("too many locals in function " + i + ": " + total
+                        + " (more than " + MAX_EXPANDED_LOCALS + " are not supported)", bodyStart);
+            }
+            moduleLocals += total;
+            if (moduleLocals > MAX_MODULE_LOCALS) {
+                throw new MalformedModuleException("too many locals in the module: more than "
+                        + MAX_MODULE_LOCALS + " are not supported", bodyStart);
+            }
+            List<ValType> locals = new ArrayList<>((int) total);
+            for (int g = 0; g < groups; g++) {
+                for (long c = 0; c < counts[g]; c++) {
+                    locals.add(types[g]);
                 }
             }
-            List<Instruction> code = InstructionCodec.readExpression(body, this::memoryIs64);
+            List<Instruction> code = InstructionCodec.readExpression(body, this::memoryIs64,
+                    limits.maxNestingDepth(), importedFunctions + i);
             if (!body.atEnd()) {
                 throw new MalformedModuleException("section size mismatch: function " + i
                         + " body continues after its end", body.position());
@@ -509,7 +548,7 @@ public final class ModuleDecoder {
     }
 
     private List<Instruction> readConstExpr(BinaryReader s) {
-        return InstructionCodec.readExpression(s, this::memoryIs64);
+        return InstructionCodec.readExpression(s, this::memoryIs64, limits.maxNestingDepth(), -1);
     }
 
     private final Map<Integer, Boolean> memory64Cache = new HashMap<>();

@@ -11,6 +11,14 @@ public final class WasmCodec {
         return ModuleDecoder.decode(wasm);
     }
 
+    /**
+     * Decodes a wasm binary within {@code limits}; throws
+     * {@link io.asyncify4j.asyncify.LoadLimitExceededException} for a module beyond them.
+     */
+    public static ModuleModel decode(byte[] wasm, io.asyncify4j.asyncify.LoadLimits limits) {
+        return ModuleDecoder.decode(wasm, limits);
+    }
+
     public static byte[] encode(ModuleModel module) {
         return ModuleEncoder.encode(module);
     }

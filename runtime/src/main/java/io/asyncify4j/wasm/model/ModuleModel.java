@@ -10,7 +10,25 @@ import java.util.List;
  */
 public final class ModuleModel {
     private final List<RecGroup> recGroups = new ArrayList<>();
-    private final List<Import> imports = new ArrayList<>();
+    private final TrackedList<Import> imports = new TrackedList<>();
+    private int indexedVersion = -1;
+    /** The imports of each kind (by ordinal), in order: rebuilt after a change to the imports. */
+    private Import[][] importsByKind;
+
+    /** An ArrayList whose version changes with every change to it, so counts over it can be cached. */
+    private static final class TrackedList<T> extends ArrayList<T> {
+        private int sets;
+
+        int version() {
+            return modCount + sets; // both only grow: any change makes a new version
+        }
+
+        @Override
+        public T set(int index, T element) {
+            sets++;
+            return super.set(index, element);
+        }
+    }
     private final List<Function> functions = new ArrayList<>();
     private final List<Table> tables = new ArrayList<>();
     private final List<MemoryType> memories = new ArrayList<>();
@@ -154,15 +172,38 @@ public final class ModuleModel {
     }
 
     public int importCount(ExternalKind kind) {
-        int n = 0;
-        for (Import i : imports) {
-            if (i.kind() == kind) {
-                n++;
-            }
-        }
-        return n;
+        return importsOf(kind).length;
     }
 
+    /**
+     * The imports of {@code kind} in order, indexed once per change to the imports: lookups by index
+     * run per call site and per instruction, and counting through all imports each time made them
+     * imports x lookups.
+     */
+    private Import[] importsOf(ExternalKind kind) {
+        int version = imports.version();
+        if (version != indexedVersion) {
+            ExternalKind[] kinds = ExternalKind.values();
+            int[] counts = new int[kinds.length];
+            for (Import i : imports) {
+                counts[i.kind().ordinal()]++;
+            }
+            Import[][] byKind = new Import[kinds.length][];
+            for (int k = 0; k < kinds.length; k++) {
+                byKind[k] = new Import[counts[k]];
+                counts[k] = 0;
+            }
+            for (Import i : imports) {
+                int k = i.kind().ordinal();
+                byKind[k][counts[k]++] = i;
+            }
+            importsByKind = byKind;
+            indexedVersion = version;
+        }
+        return importsByKind[kind.ordinal()];
+    }
+
+    /** Imported functions: counted once per change to the imports (callers ask for it per call site). */
     public int importedFunctionCount() {
         return importCount(ExternalKind.FUNCTION);
     }
@@ -174,15 +215,12 @@ public final class ModuleModel {
 
     /** Type index of function {@code funcIndex} (imported or defined). */
     public int functionTypeIndex(int funcIndex) {
-        int seen = 0;
-        for (Import i : imports) {
-            if (i.kind() == ExternalKind.FUNCTION) {
-                if (seen == funcIndex) {
-                    return i.typeIndex();
-                }
-                seen++;
-            }
+        Import[] imported = importsOf(ExternalKind.FUNCTION);
+        if (funcIndex < imported.length) {
+            Import i = imported[funcIndex];
+            return i.typeIndex();
         }
+        int seen = imported.length;
         return functions.get(funcIndex - seen).typeIndex();
     }
 
@@ -192,16 +230,8 @@ public final class ModuleModel {
 
     /** The import behind function {@code funcIndex}, or null when it is defined by the module. */
     public Import functionImport(int funcIndex) {
-        int seen = 0;
-        for (Import i : imports) {
-            if (i.kind() == ExternalKind.FUNCTION) {
-                if (seen == funcIndex) {
-                    return i;
-                }
-                seen++;
-            }
-        }
-        return null;
+        Import[] imported = importsOf(ExternalKind.FUNCTION);
+        return funcIndex >= 0 && funcIndex < imported.length ? imported[funcIndex] : null;
     }
 
     /** The defined function with function index {@code funcIndex}. */
@@ -210,54 +240,42 @@ public final class ModuleModel {
     }
 
     public GlobalType globalType(int globalIndex) {
-        int seen = 0;
-        for (Import i : imports) {
-            if (i.kind() == ExternalKind.GLOBAL) {
-                if (seen == globalIndex) {
-                    return i.global();
-                }
-                seen++;
-            }
+        Import[] imported = importsOf(ExternalKind.GLOBAL);
+        if (globalIndex < imported.length) {
+            Import i = imported[globalIndex];
+            return i.global();
         }
+        int seen = imported.length;
         return globals.get(globalIndex - seen).type();
     }
 
     public TableType tableType(int tableIndex) {
-        int seen = 0;
-        for (Import i : imports) {
-            if (i.kind() == ExternalKind.TABLE) {
-                if (seen == tableIndex) {
-                    return i.table();
-                }
-                seen++;
-            }
+        Import[] imported = importsOf(ExternalKind.TABLE);
+        if (tableIndex < imported.length) {
+            Import i = imported[tableIndex];
+            return i.table();
         }
+        int seen = imported.length;
         return tables.get(tableIndex - seen).type();
     }
 
     public MemoryType memoryType(int memoryIndex) {
-        int seen = 0;
-        for (Import i : imports) {
-            if (i.kind() == ExternalKind.MEMORY) {
-                if (seen == memoryIndex) {
-                    return i.memory();
-                }
-                seen++;
-            }
+        Import[] imported = importsOf(ExternalKind.MEMORY);
+        if (memoryIndex < imported.length) {
+            Import i = imported[memoryIndex];
+            return i.memory();
         }
+        int seen = imported.length;
         return memories.get(memoryIndex - seen);
     }
 
     public int tagTypeIndex(int tagIndex) {
-        int seen = 0;
-        for (Import i : imports) {
-            if (i.kind() == ExternalKind.TAG) {
-                if (seen == tagIndex) {
-                    return i.typeIndex();
-                }
-                seen++;
-            }
+        Import[] imported = importsOf(ExternalKind.TAG);
+        if (tagIndex < imported.length) {
+            Import i = imported[tagIndex];
+            return i.typeIndex();
         }
+        int seen = imported.length;
         return tags.get(tagIndex - seen).typeIndex();
     }
 

@@ -46,7 +46,7 @@ public final class StackTyper {
     private final List<ValType> returns;
     private final int funcIndex;
     private final String where;
-    private final List<ValType> stack = new ArrayList<>();
+    private StackState.Value stackTop;
     private final List<Frame> frames = new ArrayList<>();
     private final FunctionTyping result = new FunctionTyping();
     private int ordinal = -1;
@@ -59,13 +59,16 @@ public final class StackTyper {
         final List<ValType> params;
         final List<ValType> results;
         final int height;
+        final StackState.FrameStart start;
         boolean unreachable;
 
-        Frame(Opcode opcode, List<ValType> params, List<ValType> results, int height) {
+        Frame(Opcode opcode, List<ValType> params, List<ValType> results, int height, Frame outer) {
             this.opcode = opcode;
             this.params = params;
             this.results = results;
             this.height = height;
+            this.start = new StackState.FrameStart(height, outer == null ? null : outer.start,
+                    outer == null ? 1 : outer.start.depth() + 1);
         }
 
         List<ValType> labelTypes() {
@@ -123,7 +126,7 @@ public final class StackTyper {
     }
 
     private void run(List<Instruction> body, List<ValType> results) {
-        frames.add(new Frame(null, List.of(), results, 0));
+        frames.add(new Frame(null, List.of(), results, 0, null));
         sequence(body);
         if (strict != null) {
             exit(null);
@@ -140,30 +143,47 @@ public final class StackTyper {
     }
 
     private StackState snapshot() {
-        int[] heights = new int[frames.size()];
-        for (int i = 0; i < heights.length; i++) {
-            heights[i] = frames.get(i).height;
+        Frame f = top();
+        // Consecutive points with the same stack share one state (runs of code that leave it as it is).
+        if (last == null || last.top != stackTop || last.frame != f || last.unreachable != f.unreachable) {
+            last = new Snapshot(stackTop, f, f.unreachable, new StackState(stackTop, f.start, f.unreachable));
         }
-        return new StackState(stack.toArray(new ValType[0]), heights, top().unreachable);
+        return last.state;
+    }
+
+    private record Snapshot(StackState.Value top, Frame frame, boolean unreachable, StackState state) {}
+
+    private Snapshot last;
+
+    private int stackSize() {
+        return stackTop == null ? 0 : stackTop.height();
     }
 
     private void push(ValType t) {
-        stack.add(t);
+        stackTop = new StackState.Value(t, stackTop, stackSize() + 1);
     }
 
     private void pushAll(List<ValType> ts) {
-        stack.addAll(ts);
+        for (ValType t : ts) {
+            push(t);
+        }
+    }
+
+    private ValType removeTop() {
+        ValType t = stackTop.type();
+        stackTop = stackTop.below();
+        return t;
     }
 
     private ValType pop(Instruction at) {
         Frame f = top();
-        if (stack.size() == f.height) {
+        if (stackSize() == f.height) {
             if (f.unreachable) {
                 return ValType.UNKNOWN;
             }
             throw invalid("operand stack underflow", at);
         }
-        return stack.remove(stack.size() - 1);
+        return removeTop();
     }
 
     /** Pops a value that must match {@code expected} (checked in validating mode only). */
@@ -192,8 +212,8 @@ public final class StackTyper {
 
     private void setUnreachable() {
         Frame f = top();
-        while (stack.size() > f.height) {
-            stack.remove(stack.size() - 1);
+        while (stackSize() > f.height) {
+            removeTop();
         }
         f.unreachable = true;
     }
@@ -348,7 +368,7 @@ public final class StackTyper {
     }
 
     private void enter(Opcode op, List<ValType> params, List<ValType> results) {
-        frames.add(new Frame(op, params, results, stack.size()));
+        frames.add(new Frame(op, params, results, stackSize(), top()));
         pushAll(params);
     }
 
@@ -365,7 +385,7 @@ public final class StackTyper {
     private void exit(Instruction at) {
         Frame f = top();
         popAll(f.results, at);
-        if (stack.size() != f.height) {
+        if (stackSize() != f.height) {
             throw invalid("type mismatch: values remain on the stack at the end of a block", at);
         }
         frames.remove(frames.size() - 1);
@@ -865,7 +885,7 @@ public final class StackTyper {
             case ARRAY_NEW_FIXED: {
                 FieldType e = arrayElement(in.immediate(0), in);
                 for (long i = 0; i < in.immediate(1); i++) {
-                    if (stack.size() == top().height && top().unreachable) {
+                    if (stackSize() == top().height && top().unreachable) {
                         break; // the rest are unknown values in unreachable code
                     }
                     pop(e.storage().unpacked(), in);
@@ -993,8 +1013,10 @@ public final class StackTyper {
     /** Checks (without popping) that the top of the stack matches {@code types}. */
     private void checkTop(List<ValType> types, Instruction at) {
         Frame f = top();
+        int size = stackSize();
+        StackState.Value v = stackTop;
         for (int k = 0; k < types.size(); k++) {
-            int pos = stack.size() - 1 - k;
+            int pos = size - 1 - k;
             ValType want = types.get(types.size() - 1 - k);
             if (pos < f.height) {
                 if (f.unreachable) {
@@ -1002,9 +1024,10 @@ public final class StackTyper {
                 }
                 throw invalid("operand stack underflow", at);
             }
-            if (!subtyping.matches(stack.get(pos), want)) {
-                throw invalid("type mismatch: expected " + want + ", found " + stack.get(pos), at);
+            if (!subtyping.matches(v.type(), want)) {
+                throw invalid("type mismatch: expected " + want + ", found " + v.type(), at);
             }
+            v = v.below();
         }
     }
 

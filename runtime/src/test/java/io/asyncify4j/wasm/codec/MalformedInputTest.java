@@ -187,7 +187,16 @@ class MalformedInputTest {
         int bodyStart2 = c.offset() + 3;
         byte[] huge = c.section(10, s -> s.u32(1).sized(new BinaryWriter().u32(1)
                 .u32((1L << 24) + 1).u8(0x7F).u8(0x41).u8(0).u8(0x0B))).bytes();
-        rejects(huge, bodyStart2, "too many locals");
+        // Beyond the default load limit (50,000 locals) first; with the limit raised, beyond what is supported.
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> WasmCodec.decode(huge))
+                .isInstanceOf(io.asyncify4j.asyncify.LoadLimitExceededException.class)
+                .hasMessageContaining("locals per function 16777217");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> WasmCodec.decode(huge,
+                        io.asyncify4j.asyncify.LoadLimits.defaults().withMaxLocalsPerFunction(Integer.MAX_VALUE)))
+                .isInstanceOfSatisfying(MalformedModuleException.class, e -> {
+                    assertThat(e.offset()).isEqualTo(bodyStart2);
+                    assertThat(e).hasMessageContaining("too many locals");
+                });
         // Just under the limit is decoded.
         byte[] many = new ModuleBytes().standardTypes().constFunctions(1)
                 .section(10, s -> s.u32(1).sized(new BinaryWriter().u32(2).u32(1000).u8(0x7F).u32(24).u8(0x7E)
