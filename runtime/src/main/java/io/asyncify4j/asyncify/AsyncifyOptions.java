@@ -219,8 +219,8 @@ public final class AsyncifyOptions {
 
     /**
      * Extra code (in instructions) each function may get for the copies made for speed (running copies
-     * of loops), beyond its guarded form: {@code copyBudget} plus twice the function's size; -1 means
-     * the default. Tests set 0 to check the guarded-only form.
+     * of split loops), beyond its guarded form; -1 (the default) means 1,024 plus 4 per instruction of
+     * the function. Tests set 0 to check the guarded-only form.
      */
     int copyBudget() {
         return copyBudget;
