@@ -263,6 +263,31 @@ class HostileGuestTest {
         }
     }
 
+    /** Guests that never finish by themselves, one of each class, under a large budget. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', textBlock = """
+            br_if loop     | (module (func (export "main") (loop (br_if 0 (i32.const 1)))))
+            br_table loop  | (module (func (export "main") (loop (br_table 0 0 (i32.const 0)))))
+            16 MiB fills   | (module (memory 256) (func (export "main") (loop (memory.fill (i32.const 0) (i32.const 1) (i32.const 16777216)) (br 0))))
+            table fills    | (module (table 100000 funcref) (func (export "main") (loop (table.fill (i32.const 0) (ref.null func) (i32.const 100000)) (br 0))))
+            nested loops   | (module (func (export "main") (loop (loop (loop (loop (br 0)))))))
+            """)
+    void aOneWorkerSchedulerKeepsServingAShortJobNextToAHostileGuest(String name, String wat) throws Exception {
+        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(100_000).build()) {
+            AsyncInstance hostile = scheduler.guest(AsyncInstance.builderFromWat(wat).withFuelBudget(Long.MAX_VALUE / 4)).build();
+            CompletableFuture<long[]> endless = hostile.call("main");
+            Thread.sleep(50);
+            AsyncInstance job = scheduler.guest(AsyncInstance.builderFromWat(
+                    "(module (func (export \"one\") (result i32) (i32.const 1)))")).build();
+            for (int i = 0; i < 5; i++) {
+                assertThat(job.call("one").get(10, TimeUnit.SECONDS)).as(name).containsExactly(1);
+            }
+            assertThat(endless).as(name + " is still running, sharing the worker").isNotDone();
+            hostile.close();
+            assertThatThrownBy(() -> endless.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(InstanceClosedException.class);
+        }
+    }
+
     @Test
     void aQuantumTimesWeightThatOverflowsIsRefused() {
         try (Scheduler scheduler = Scheduler.builder().quantum(Long.MAX_VALUE / 2).build()) {
