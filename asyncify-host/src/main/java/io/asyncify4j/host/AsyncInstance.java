@@ -152,7 +152,8 @@ public final class AsyncInstance implements AutoCloseable {
                     .importState(true)
                     .deferStart(true)
                     .v128ViaHost(true)
-                    .fuel(quantum > 0);
+                    .fuel(quantum > 0)
+                    .loadLimits(b.loadLimits);
             if (b.asyncImports.isEmpty()) {
                 options.ignoreImports(true);
             }
@@ -591,14 +592,7 @@ public final class AsyncInstance implements AutoCloseable {
         }
         if (next != null) {
             Coroutine n = next;
-            submit(() -> {
-                synchronized (lock) {
-                    if (active == n) {
-                        active = null; // begin() takes it again
-                    }
-                }
-                begin(n);
-            });
+            submit(() -> begin(n)); // it holds the instance already: begin() runs it, or finishes it if given up
         }
     }
 
@@ -916,6 +910,7 @@ public final class AsyncInstance implements AutoCloseable {
         private long maxGuestBytes = Long.MAX_VALUE;
         private boolean interleaved;
         private Scheduler scheduler;
+        private io.asyncify4j.asyncify.LoadLimits loadLimits = io.asyncify4j.asyncify.LoadLimits.defaults();
 
         private Builder(byte[] wasm) {
             this.wasm = wasm;
@@ -1035,6 +1030,16 @@ public final class AsyncInstance implements AutoCloseable {
                 throw new IllegalArgumentException("guest byte limit must not be negative: " + bytes);
             }
             this.maxGuestBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Limits on the module and on the work of loading it (module size, functions, locals per function,
+         * nesting depth, instrumented code size); beyond one, {@link #build()} fails with
+         * {@link io.asyncify4j.asyncify.LoadLimitExceededException}. Default {@code LoadLimits.defaults()}.
+         */
+        public Builder withLoadLimits(io.asyncify4j.asyncify.LoadLimits limits) {
+            this.loadLimits = Objects.requireNonNull(limits);
             return this;
         }
 

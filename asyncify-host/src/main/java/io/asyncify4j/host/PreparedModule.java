@@ -51,9 +51,11 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
         if (cached != null) {
             return cached;
         }
-        validate(input);
+        // Our decoder first: it refuses what is over the load limits (size, nesting) before the engine's
+        // parser spends time on it; then the engine's validator.
         ModuleModel model = WasmCodec.decode(input, options != null ? options.loadLimits()
                 : io.asyncify4j.asyncify.LoadLimits.defaults());
+        validate(input);
         refuseReservedImports(model);
         int inputFunctionImports = model.importedFunctionCount();
         Set<String> exports = new LinkedHashSet<>();

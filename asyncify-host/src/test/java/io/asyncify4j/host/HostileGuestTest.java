@@ -80,6 +80,15 @@ class HostileGuestTest {
                 .isInstanceOf(InvalidModuleException.class);
     }
 
+    @Test
+    void loadLimitsAreTheHostsToSet() {
+        String deep = "(module (func " + "(block ".repeat(50) + ")".repeat(50) + "))";
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat(deep)
+                .withLoadLimits(io.asyncify4j.asyncify.LoadLimits.defaults().withMaxNestingDepth(20)).build())
+                .isInstanceOf(io.asyncify4j.asyncify.LoadLimitExceededException.class);
+        AsyncInstance.builderFromWat(deep).build().close();
+    }
+
     // ------------------------------------------------------------------ stopping guests
 
     /** One thread: shows whether a guest gave its thread back (a task queued after it runs). */
@@ -483,6 +492,35 @@ class HostileGuestTest {
             assertThatThrownBy(() -> guest.call("init", 0x8000_0000L).get(10, TimeUnit.SECONDS))
                     .hasCauseInstanceOf(GuestTrapException.class);
             assertThat(guest.callBlocking("one")).containsExactly(1); // a trap leaves the instance usable
+        }
+    }
+
+    @Test
+    void callsWaitingBehindACancelledOneStillRun() throws Exception {
+        // A hand-run executor, so the test decides what runs between the instance's tasks.
+        java.util.concurrent.ConcurrentLinkedQueue<Runnable> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        Runnable runAll = () -> {
+            for (Runnable t; (t = tasks.poll()) != null; ) {
+                t.run();
+            }
+        };
+        CompletableFuture<Integer> host = new CompletableFuture<>();
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(FETCH).withExecutor(tasks::add)
+                .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> x == 1 ? host : CompletableFuture.completedFuture(x)))
+                .build()) {
+            CompletableFuture<long[]> first = guest.call("f", 1);
+            runAll.run();
+            assertThat(guest.suspendedCalls()).isOne();
+            CompletableFuture<long[]> second = guest.call("f", 2);
+            CompletableFuture<long[]> third = guest.call("f", 3);
+            runAll.run(); // both wait behind the suspended first call
+            host.complete(10);
+            tasks.poll().run(); // the first call resumes and finishes; the second is next in line, not started yet
+            assertThat(first).isCompletedWithValueMatching(r -> r[0] == 10);
+            assertThat(second).isNotDone();
+            second.cancel(true);
+            runAll.run();
+            assertThat(third).as("the call behind the cancelled one runs").isCompletedWithValueMatching(r -> r[0] == 3);
         }
     }
 

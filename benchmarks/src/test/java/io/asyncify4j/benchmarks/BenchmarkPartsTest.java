@@ -84,6 +84,13 @@ class BenchmarkPartsTest {
     }
 
     @Test
+    void memoryBenchmarkSuspendsEveryCallAtOnce() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        new io.asyncify4j.benchmarks.host.HostBenchmarks(new java.io.PrintStream(bytes, true), 10).memoryPerSuspendedCall(50, 3);
+        assertThat(bytes.toString()).contains("suspended calls: 50;");
+    }
+
+    @Test
     void codeSectionSizeAndMedians() throws IOException {
         byte[] wasm = Files.readAllBytes(workloads().resolve("fannkuch.wasm"));
         assertThat(WasmSizes.codeSectionSize(wasm)).isBetween(1000L, (long) wasm.length);

@@ -149,6 +149,7 @@ public final class HostBenchmarks {
         out.printf(Locale.ROOT, "== memory held by %,d suspended calls (depth %d, one instance, interpreter) ==%n", calls, depth);
         List<CompletableFuture<long[]>> pending = new ArrayList<>();
         try (AsyncInstance guest = AsyncInstance.builderFromWat(PING)
+                .withInterleavedCalls() // all suspended at once (calls run one at a time by default)
                 .withAsyncImport(new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
                         (inst, args) -> {
                             CompletableFuture<long[]> f = new CompletableFuture<>();
