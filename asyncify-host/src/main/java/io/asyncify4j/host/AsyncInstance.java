@@ -340,13 +340,7 @@ public final class AsyncInstance implements AutoCloseable {
         if (guestExportOnly && !guestExports.contains(export)) {
             throw new IllegalArgumentException("the module exports no function '" + export + "'");
         }
-        io.asyncify4j.wasm.model.FuncType type = null;
-        for (io.asyncify4j.wasm.model.Export e : transformed.exports()) {
-            if (e.kind() == io.asyncify4j.wasm.model.ExternalKind.FUNCTION && e.name().equals(export)) {
-                type = transformed.functionType(e.index());
-                break;
-            }
-        }
+        io.asyncify4j.wasm.model.FuncType type = prepared.exportTypes().get(export);
         if (type == null) {
             throw new IllegalArgumentException("the module exports no function '" + export + "'");
         }

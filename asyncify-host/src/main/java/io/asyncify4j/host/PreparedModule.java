@@ -13,12 +13,14 @@ import io.asyncify4j.wasm.binary.MalformedModuleException;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.Export;
 import io.asyncify4j.wasm.model.ExternalKind;
+import io.asyncify4j.wasm.model.FuncType;
 import io.asyncify4j.wasm.model.Import;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.typing.InvalidModuleException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -33,8 +35,11 @@ import java.util.Set;
  * @param model the module as it runs (transformed, limits applied)
  * @param parsed Chicory's parse of it
  * @param guestExports the function exports of the module as it was handed in: the only ones a host calls
+ * @param exportTypes the type of every function export of the module as it runs
+ * @param inputFunctionImports function imports of the module as it was handed in
  */
-record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExports, int inputFunctionImports) {
+record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExports,
+                      Map<String, FuncType> exportTypes, int inputFunctionImports) {
     private static final int CACHE_SIZE = 32;
     private static final Map<String, PreparedModule> CACHE = Collections.synchronizedMap(
             new LinkedHashMap<>(16, 0.75f, true) {
@@ -75,7 +80,14 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
         } catch (ChicoryException e) {
             throw new AsyncifyException("the asyncified module does not validate (a transform bug): " + e.getMessage());
         }
-        PreparedModule prepared = new PreparedModule(model, parsed, Set.copyOf(exports), inputFunctionImports);
+        Map<String, FuncType> types = new HashMap<>();
+        for (Export e : model.exports()) {
+            if (e.kind() == ExternalKind.FUNCTION) {
+                types.put(e.name(), model.functionType(e.index()));
+            }
+        }
+        PreparedModule prepared = new PreparedModule(model, parsed, Set.copyOf(exports), Map.copyOf(types),
+                inputFunctionImports);
         CACHE.put(key, prepared);
         return prepared;
     }

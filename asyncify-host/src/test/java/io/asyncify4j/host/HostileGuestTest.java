@@ -21,7 +21,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -521,17 +520,6 @@ class HostileGuestTest {
             second.cancel(true);
             runAll.run();
             assertThat(third).as("the call behind the cancelled one runs").isCompletedWithValueMatching(r -> r[0] == 3);
-        }
-    }
-
-    static Throwable cause(CompletableFuture<?> f) throws InterruptedException {
-        try {
-            f.get(10, TimeUnit.SECONDS);
-            return null;
-        } catch (ExecutionException e) {
-            return e.getCause();
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new AssertionError("not done", e);
         }
     }
 }
