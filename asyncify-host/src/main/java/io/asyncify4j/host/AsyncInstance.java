@@ -136,9 +136,10 @@ public final class AsyncInstance implements AutoCloseable {
         this.fuelBudget = b.fuelBudget;
         this.deadline = b.deadline;
         boolean ownTransform = b.binaryenRegion == null;
-        // Every guest of our own transform is metered: with no quantum of its own, the checks only serve
-        // to stop it (cancel, close, deadline) within a bounded time.
-        this.quantum = !ownTransform ? 0 : b.quantum > 0 ? b.quantum : DEFAULT_QUANTUM;
+        // Every guest is metered: with no quantum of its own, the checks only serve to stop it (cancel,
+        // close, deadline) within a bounded time. A module asyncified ahead of time is metered but never
+        // preempted (its own asyncify knows nothing of the fuel import, so the checks cannot unwind).
+        this.quantum = b.quantum > 0 ? b.quantum : DEFAULT_QUANTUM;
         this.yieldsAtQuantum = b.executor != null && b.quantum > 0 && ownTransform;
         byte[] wasm = b.wasm;
         ResourceLimits limits = new ResourceLimits(b.maxMemoryPages, b.maxTableElements, b.maxGuestBytes);
@@ -152,14 +153,15 @@ public final class AsyncInstance implements AutoCloseable {
                     .importState(true)
                     .deferStart(true)
                     .v128ViaHost(true)
-                    .fuel(quantum > 0)
+                    .fuel(true)
                     .loadLimits(b.loadLimits);
             if (b.asyncImports.isEmpty()) {
                 options.ignoreImports(true);
             }
             prepared = PreparedModule.of(wasm, options.build(), limits);
         } else {
-            prepared = PreparedModule.of(wasm, null, limits);
+            prepared = PreparedModule.ofAsyncified(wasm, AsyncifyOptions.builder().fuel(true).deferStart(true)
+                    .loadLimits(b.loadLimits).build(), limits);
         }
         this.prepared = prepared;
         this.transformed = prepared.model();
@@ -187,12 +189,18 @@ public final class AsyncInstance implements AutoCloseable {
             globals.add(new ImportGlobal(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME, state));
             functions.addAll(SuspensionDriver.v128Imports());
         }
-        if (quantum > 0) {
-            globals.add(new ImportGlobal(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT, fuel));
-            AsyncImport exhausted = new AsyncImport(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_EXHAUSTED_IMPORT,
-                    com.dylibso.chicory.wasm.types.FunctionType.of(List.of(), List.of()), (inst, args) -> onFuelExhausted());
+        globals.add(new ImportGlobal(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT, fuel));
+        AsyncImport exhausted = new AsyncImport(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_EXHAUSTED_IMPORT,
+                com.dylibso.chicory.wasm.types.FunctionType.of(List.of(), List.of()), (inst, args) -> onFuelExhausted());
+        if (ownTransform) {
             functions.add(new HostFunction(exhausted.module(), exhausted.name(), exhausted.type(),
                     (inst, args) -> onAsyncImport(exhausted, inst, args)));
+        } else {
+            // Checks placed after the module's own asyncify: they must return (a new slice) or throw (stop).
+            functions.add(new HostFunction(exhausted.module(), exhausted.name(), exhausted.type(), (inst, args) -> {
+                chargeFuel(notStopped());
+                return null;
+            }));
         }
         ImportValues imports = ImportValues.builder()
                 .withFunctions(functions)
@@ -466,9 +474,7 @@ public final class AsyncInstance implements AutoCloseable {
 
     /** Makes the running guest (if any) reach its next fuel check at once (a best effort: a slice is the bound). */
     private void stopRunningGuest() {
-        if (quantum > 0) {
-            fuel.setValue(-1);
-        }
+        fuel.setValue(-1);
     }
 
     /** A call's future completed exceptionally (cancelled, timed out, deadline, closed, or failed). */
@@ -693,20 +699,16 @@ public final class AsyncInstance implements AutoCloseable {
      * the budget is enforced at its own size, not rounded up to the end of a slice.
      */
     private void refill(Coroutine c) {
-        if (quantum > 0) {
-            segmentFuel = fuelBudget > 0 ? Math.max(0, Math.min(quantum, fuelBudget - c.fuelUsed)) : quantum;
-            fuel.setValue(segmentFuel);
-        }
+        segmentFuel = fuelBudget > 0 ? Math.max(0, Math.min(quantum, fuelBudget - c.fuelUsed)) : quantum;
+        fuel.setValue(segmentFuel);
     }
 
     /** Charges the fuel this run segment used, and grants the next. */
     private void chargeFuel(Coroutine c) {
-        if (quantum > 0) {
-            long used = segmentFuel - fuel.getValue();
-            c.fuelUsed += used;
-            fuelUsed.add(used);
-            refill(c);
-        }
+        long used = segmentFuel - fuel.getValue();
+        c.fuelUsed += used;
+        fuelUsed.add(used);
+        refill(c);
     }
 
     /**
@@ -715,8 +717,21 @@ public final class AsyncInstance implements AutoCloseable {
      * executor) or, where nothing waits, grant it the next slice.
      */
     private CompletableFuture<long[]> onFuelExhausted() {
-        Coroutine c = running;
-        Coroutine root = c.root;
+        Coroutine root = notStopped();
+        if (!yieldsAtQuantum || running.nested) {
+            chargeFuel(root); // and a new quantum
+            return CompletableFuture.completedFuture(null);
+        }
+        // Completed by run() once the call has unwound, which requeues it behind the waiting work.
+        return new CompletableFuture<>();
+    }
+
+    /**
+     * The root of the running call, once its slice is used up, if it may go on; throws the termination
+     * that stops it when its budget is spent, it was cancelled or timed out, or the instance closed.
+     */
+    private Coroutine notStopped() {
+        Coroutine root = running.root;
         long used = root.fuelUsed + (segmentFuel - fuel.getValue());
         if (fuelBudget > 0 && used >= fuelBudget) {
             throw new FuelExhaustedException(root.export, fuelBudget);
@@ -724,12 +739,7 @@ public final class AsyncInstance implements AutoCloseable {
         if (root.result.isDone() || closed) {
             throw stopped(root);
         }
-        if (!yieldsAtQuantum || c.nested) {
-            chargeFuel(root); // and a new quantum
-            return CompletableFuture.completedFuture(null);
-        }
-        // Completed by run() once the call has unwound, which requeues it behind the waiting work.
-        return new CompletableFuture<>();
+        return root;
     }
 
     /** Why a running call whose future is already done (or whose instance closed) is stopped. */
@@ -866,9 +876,12 @@ public final class AsyncInstance implements AutoCloseable {
      * host's exception (those start in host code).
      */
     private static boolean thrownByTheEngine(Throwable t) {
+        // The engine's own untyped failures: its call-depth limit ("call stack exhausted") is a plain
+        // ChicoryException, not a TrapException (subclasses, such as WASI's exit, are the host's).
         if (!(t instanceof IndexOutOfBoundsException || t instanceof ArithmeticException
                 || t instanceof NegativeArraySizeException || t instanceof ClassCastException
-                || t instanceof NullPointerException || t instanceof IllegalArgumentException)) {
+                || t instanceof NullPointerException || t instanceof IllegalArgumentException
+                || t.getClass() == com.dylibso.chicory.wasm.ChicoryException.class)) {
             return false;
         }
         for (StackTraceElement e : t.getStackTrace()) {
@@ -876,7 +889,7 @@ public final class AsyncInstance implements AutoCloseable {
             if (c.startsWith("java.") || c.startsWith("jdk.") || c.startsWith("sun.")) {
                 continue; // the JDK method the engine called (a list or array index check)
             }
-            return c.startsWith("com.dylibso.chicory.");
+            return c.startsWith("com.dylibso.chicory.") && !c.startsWith("com.dylibso.chicory.wasi.");
         }
         return false;
     }
@@ -1089,7 +1102,9 @@ public final class AsyncInstance implements AutoCloseable {
 
         /**
          * The module was asyncified ahead of time by Binaryen's {@code wasm-opt --asyncify}: it is not
-         * transformed again, and its asyncify data lives in {@code region} of its memory 0.
+         * transformed again, and its asyncify data lives in {@code region} of its memory 0. It is still
+         * metered, so budgets, deadlines, cancellation and {@code close()} stop its calls, but it is never
+         * preempted at the end of a slice (its own asyncify cannot unwind from our fuel checks).
          */
         public Builder alreadyAsyncified(DataRegion region) {
             this.binaryenRegion = Objects.requireNonNull(region);

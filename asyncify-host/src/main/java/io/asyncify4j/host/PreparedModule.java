@@ -49,17 +49,29 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
                 }
             });
 
-    /** Validates, limits and asyncifies {@code input}; {@code options} null: not transformed (asyncified ahead of time). */
+    /** Validates, limits and asyncifies {@code input} (and meters it when {@code options} ask for fuel). */
     static PreparedModule of(byte[] input, AsyncifyOptions options, ResourceLimits limits) {
-        String key = digest(input) + "|" + (options == null ? "none" : options.cacheKey()) + "|" + limits.cacheKey();
+        return of(input, options, true, limits);
+    }
+
+    /**
+     * Validates, limits and meters {@code input}, which was asyncified ahead of time (by Binaryen): it is
+     * not transformed again, only given the fuel checks (see {@link Asyncify#meter}), which never unwind.
+     */
+    static PreparedModule ofAsyncified(byte[] input, AsyncifyOptions options, ResourceLimits limits) {
+        return of(input, options, false, limits);
+    }
+
+    private static PreparedModule of(byte[] input, AsyncifyOptions options, boolean asyncify, ResourceLimits limits) {
+        String key = digest(input) + "|" + (asyncify ? "asyncify" : "meter") + "|" + options.cacheKey() + "|"
+                + limits.cacheKey();
         PreparedModule cached = CACHE.get(key);
         if (cached != null) {
             return cached;
         }
         // Our decoder first: it refuses what is over the load limits (size, nesting) before the engine's
         // parser spends time on it; then the engine's validator.
-        ModuleModel model = WasmCodec.decode(input, options != null ? options.loadLimits()
-                : io.asyncify4j.asyncify.LoadLimits.defaults());
+        ModuleModel model = WasmCodec.decode(input, options.loadLimits());
         validate(input);
         refuseReservedImports(model);
         int inputFunctionImports = model.importedFunctionCount();
@@ -70,8 +82,10 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
             }
         }
         limits.apply(model);
-        if (options != null) {
+        if (asyncify) {
             Asyncify.transform(model, options);
+        } else if (options.fuel()) {
+            Asyncify.meter(model, options);
         }
         byte[] out = WasmCodec.encode(model);
         WasmModule parsed;

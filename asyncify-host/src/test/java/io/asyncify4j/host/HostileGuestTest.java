@@ -37,6 +37,23 @@ class HostileGuestTest {
 
     private static final String SPIN = "(module (func (export \"spin\") (loop (br_if 0 (i32.const 1)))))";
 
+    /** Recursion without end hits the engine's call-depth limit: a typed trap, the instance still usable. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Engine.class)
+    void unboundedRecursionIsATypedTrap(Engine engine) throws Exception {
+        String wat = """
+                (module (func $rec (export "rec") (param i32) (result i32)
+                          (i32.add (i32.const 1) (call $rec (local.get 0))))
+                        (func (export "one") (result i32) (i32.const 1)))
+                """;
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).withEngine(engine).build()) {
+            assertThat(guest.call("rec", 0)).failsWithin(60, TimeUnit.SECONDS)
+                    .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .withCauseInstanceOf(GuestTrapException.class);
+            assertThat(guest.call("one").get(10, TimeUnit.SECONDS)).containsExactly(1);
+        }
+    }
+
     // ------------------------------------------------------------------ reserved namespaces, validation
 
     @Test

@@ -79,23 +79,98 @@ public final class Asyncify {
      * and is left unchanged.
      */
     public static AsyncifyReport transform(ModuleModel module, AsyncifyOptions options) {
-        // Its passes recurse over nested code: on a stack sized for the nesting limit, checked first.
+        return guarded(module, options, "asyncify", Asyncify::run);
+    }
+
+    /**
+     * Runs {@code pass} over {@code module} after the load limits and validation. Its passes recurse over
+     * nested code: they run on a stack sized for the nesting limit, which is checked first. An internal
+     * error left on a module that validated is reported typed, naming where.
+     */
+    private static <T> T guarded(ModuleModel module, AsyncifyOptions options, String what,
+                                 java.util.function.Function<Asyncify, T> pass) {
         options.loadLimits().check(module);
         return LoadThread.run(options.loadLimits().maxNestingDepth(), () -> {
             Validator.validate(module);
             Asyncify a = new Asyncify(module, options);
             try {
-                return a.run();
+                return pass.apply(a);
             } catch (WasmFormatException e) {
                 throw e;
             } catch (RuntimeException | StackOverflowError e) {
-                // Last resort: an internal error on a module that validated. Report it typed, naming where.
                 String where = a.currentFunction >= 0 ? "function " + a.currentFunction + " ("
                         + module.functionDisplayName(a.currentFunction) + ")" : "module-level step";
-                LOG.warn("asyncify: internal error in {}", where, e);
-                throw new AsyncifyException("asyncify failed in " + where + ": " + e, e);
+                LOG.warn("{}: internal error in {}", what, where, e);
+                throw new AsyncifyException(what + " failed in " + where + ": " + e, e);
             }
         });
+    }
+
+    /**
+     * Meters a module without asyncifying it: fuel checks at loop headers and re-enterable function
+     * entries and charges on bulk instructions, exactly as {@link AsyncifyOptions.Builder#fuel} places
+     * them, but each check is the plain {@code fuel -= cost; if (fuel < 0) fuel_exhausted();} and the
+     * import {@code asyncify4j.fuel_exhausted} must return or trap: it never unwinds. This is how a module
+     * asyncified ahead of time (by Binaryen's {@code wasm-opt --asyncify}, which knows nothing of our
+     * imports) is made stoppable: the host's {@code fuel_exhausted} refills the fuel, or throws to stop
+     * the call. The checks touch only the imported fuel global, so they are harmless inside the module's
+     * own unwind and rewind (a rewind passes some checks again: charged twice, never skipped).
+     *
+     * <p>The module is validated first, as by {@link #transform(ModuleModel, AsyncifyOptions)}, and the
+     * same load limits and reserved import namespaces apply (only {@code options.loadLimits()} and
+     * {@code options.pureWasm()} are read).
+     */
+    public static void meter(ModuleModel module, AsyncifyOptions options) {
+        guarded(module, options, "fuel metering", a -> {
+            a.meterOnly();
+            return null;
+        });
+    }
+
+    private void meterOnly() {
+        refuseReservedImports();
+        FuelMetering meter = addFuel();
+        deferStart();
+        long outputInstructions = 0;
+        for (int f = m.importedFunctionCount(); f < m.functionCount(); f++) {
+            currentFunction = f;
+            meter.expand(m.definedFunction(f).body());
+            outputInstructions = countOutput(outputInstructions, f);
+        }
+        currentFunction = -1;
+    }
+
+    /**
+     * Adds function {@code f}'s instructions, as it is output, to {@code total}, refused over the limit:
+     * checked function by function, so an instrumentation that would grow past the limit stops after one
+     * function's worth of growth, not after the module's.
+     */
+    private long countOutput(long total, int f) {
+        long max = options.loadLimits().maxOutputInstructions();
+        long sum = total + InstructionWalker.count(m.definedFunction(f).body());
+        if (sum > max) {
+            throw new LoadLimitExceededException(LoadLimits.OUTPUT_INSTRUCTIONS, sum, max, f);
+        }
+        return sum;
+    }
+
+    /** With {@link AsyncifyOptions#deferStart}: the start function becomes an export the host calls. */
+    private void deferStart() {
+        if (options.deferStart() && m.startFunction() >= 0) {
+            m.exports().add(new Export(AsyncifyAbi.DEFERRED_START_EXPORT, ExternalKind.FUNCTION, m.startFunction()));
+            m.setStartFunction(-1);
+        }
+    }
+
+    /** Adds the fuel global and exhaustion imports, and places the checks (as markers, see FuelMetering). */
+    private FuelMetering addFuel() {
+        int exhausted = addFunctionImport(AsyncifyAbi.FUEL_EXHAUSTED_IMPORT, FuncType.of(List.of(), List.of()));
+        int imported = m.importCount(ExternalKind.GLOBAL);
+        IndexRemap.globals(m, g -> g < imported ? g : g + 1);
+        m.imports().add(Import.global(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT,
+                new GlobalType(ValType.I64, true)));
+        nameGlobal(imported, AsyncifyAbi.SUSPEND_MODULE + "." + AsyncifyAbi.FUEL_IMPORT);
+        return FuelMetering.apply(m, imported, exhausted);
     }
 
     private AsyncifyReport run() {
@@ -105,19 +180,10 @@ public final class Asyncify {
             addSuspendPoints();
         }
         if (options.fuel()) {
-            int exhausted = addFunctionImport(AsyncifyAbi.FUEL_EXHAUSTED_IMPORT, FuncType.of(List.of(), List.of()));
-            int imported = m.importCount(ExternalKind.GLOBAL);
-            IndexRemap.globals(m, g -> g < imported ? g : g + 1);
-            m.imports().add(Import.global(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT,
-                    new GlobalType(ValType.I64, true)));
-            nameGlobal(imported, AsyncifyAbi.SUSPEND_MODULE + "." + AsyncifyAbi.FUEL_IMPORT);
-            fuel = FuelMetering.apply(m, imported, exhausted);
+            fuel = addFuel();
         }
         splitSelfTailCalls();
-        if (options.deferStart() && m.startFunction() >= 0) {
-            m.exports().add(new Export(AsyncifyAbi.DEFERRED_START_EXPORT, ExternalKind.FUNCTION, m.startFunction()));
-            m.setStartFunction(-1);
-        }
+        deferStart();
         if (options.v128ViaHost() && usesV128()) {
             v128Store = addFunctionImport(AsyncifyAbi.V128_STORE_IMPORT,
                     FuncType.of(List.of(ValType.I32, ValType.V128), List.of()));
@@ -184,7 +250,6 @@ public final class Asyncify {
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();
         int sites = 0;
         long outputInstructions = 0;
-        LoadLimits limits = options.loadLimits();
         for (int f = m.importedFunctionCount(); f < apiStart; f++) {
             currentFunction = f;
             if (analysis.instrumented.get(f)) {
@@ -200,13 +265,7 @@ public final class Asyncify {
             if (fuel != null && !analysis.instrumented.get(f)) {
                 fuel.expand(m.definedFunction(f).body());
             }
-            // Checked function by function, so an instrumentation that would grow past the limit stops
-            // after one function's worth of growth, not after the module's.
-            outputInstructions += InstructionWalker.count(m.definedFunction(f).body());
-            if (outputInstructions > limits.maxOutputInstructions()) {
-                throw new LoadLimitExceededException(LoadLimits.OUTPUT_INSTRUCTIONS, outputInstructions,
-                        limits.maxOutputInstructions(), f);
-            }
+            outputInstructions = countOutput(outputInstructions, f);
         }
         currentFunction = -1;
         m.exports().add(new Export(AsyncifyAbi.FAULT_FUNCTION_GLOBAL, ExternalKind.GLOBAL, faultFunctionGlobal));
