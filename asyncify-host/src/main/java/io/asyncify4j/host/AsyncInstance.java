@@ -1,7 +1,6 @@
 package io.asyncify4j.host;
 
 import io.asyncify4j.chicory.ModuleExports;
-import com.dylibso.chicory.compiler.MachineFactoryCompiler;
 import com.dylibso.chicory.runtime.ExportFunction;
 import com.dylibso.chicory.runtime.GlobalInstance;
 import com.dylibso.chicory.runtime.HostFunction;
@@ -125,6 +124,9 @@ public final class AsyncInstance implements AutoCloseable {
     private final java.util.concurrent.atomic.LongAdder suspensions = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder preemptions = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder runNanos = new java.util.concurrent.atomic.LongAdder();
+    private static final java.util.concurrent.atomic.AtomicLong INSTANCES = new java.util.concurrent.atomic.AtomicLong();
+    /** This instance in logs: the module's id and a sequence number. */
+    private final String name;
     /** Why the instance takes no more calls (closed, or discarded after a call was stopped mid-computation). */
     private volatile Throwable terminated;
 
@@ -149,7 +151,7 @@ public final class AsyncInstance implements AutoCloseable {
             AsyncifyOptions.Builder options = AsyncifyOptions.builder()
                     .unwindingImports(b.asyncImports.stream().map(i -> i.module() + "." + i.name()).toList())
                     .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
-                    .secondaryMemoryPages(1, (int) Math.max(1, (b.maxAsyncifyStackBytes + 8 + 65535) / 65536))
+                    .secondaryMemoryPages(0, (int) Math.max(1, (b.maxAsyncifyStackBytes + 8 + 65535) / 65536)) // grown at the first suspension
                     .importState(true)
                     .deferStart(true)
                     .v128ViaHost(true)
@@ -164,10 +166,11 @@ public final class AsyncInstance implements AutoCloseable {
                     .loadLimits(b.loadLimits).build(), limits);
         }
         this.prepared = prepared;
+        this.name = prepared.id() + "#" + INSTANCES.incrementAndGet();
         this.transformed = prepared.model();
         this.guestExports = prepared.guestExports();
         WasmModule module = prepared.parsed();
-        OptionalInt shadowStack = ShadowStack.stackPointerGlobal(transformed);
+        OptionalInt shadowStack = prepared.shadowStackPointer();
         this.interleaved = b.interleaved;
         if (interleaved && shadowStack.isPresent() && b.coroutineGlobals.isEmpty()) {
             throw new IllegalStateException("refusing interleaved calls: the module keeps a C-style shadow stack in "
@@ -211,7 +214,7 @@ public final class AsyncInstance implements AutoCloseable {
         // Chicory would run an exported _start at instantiation: a WASI command is run by calling it.
         Instance.Builder ib = Instance.builder(module).withImportValues(imports).withStart(false);
         if (b.engine == Engine.COMPILER) {
-            ib.withMachineFactory(MachineFactoryCompiler.compile(module));
+            ib.withMachineFactory(prepared.machineFactory());
         }
         this.instance = ib.build();
         this.stackPointer = shadowStack.isPresent() ? instance.global(shadowStack.getAsInt()) : null;
@@ -231,18 +234,31 @@ public final class AsyncInstance implements AutoCloseable {
         if (scheduler != null) {
             scheduler.register(this);
         }
-        if (ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
-            try {
-                join(start(AsyncifyAbi.DEFERRED_START_EXPORT, new long[0], false));
-            } catch (RuntimeException | Error e) {
-                close();
-                throw e;
-            }
-        }
-        LOG.debug("instance created: {} functions, {} exports, metered {}, quantum {}", transformed.functionCount(),
-                guestExports.size(), b.quantum > 0, quantum);
+        initialize(ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT) ? AsyncifyAbi.DEFERRED_START_EXPORT : null);
+        // A WASI reactor (exports _initialize, not _start) is initialised once, before any call, as
+        // wasmtime and Node's WASI do.
+        initialize(guestExports.contains(REACTOR_INITIALIZE) && !guestExports.contains("_start") ? REACTOR_INITIALIZE : null);
+        LOG.debug("instance {} created on the {}: {} exports, quantum {}{}{}", name,
+                b.engine.name().toLowerCase(java.util.Locale.ROOT), guestExports.size(), quantum,
+                fuelBudget > 0 ? ", budget " + fuelBudget : "", deadline != null ? ", deadline " + deadline : "");
     }
 
+
+    /** The export a WASI reactor module initialises itself with, run by {@link Builder#build()}. */
+    public static final String REACTOR_INITIALIZE = "_initialize";
+
+    /** Runs {@code export} (if not null) as part of building: metered, stoppable; a failure closes the instance. */
+    private void initialize(String export) {
+        if (export == null) {
+            return;
+        }
+        try {
+            join(start(export, new long[0], false));
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+    }
 
     /** A builder for a module given as wasm bytes. */
     public static Builder builder(byte[] wasm) {
@@ -460,6 +476,7 @@ public final class AsyncInstance implements AutoCloseable {
             waiting.clear();
         }
         stopRunningGuest();
+        LOG.debug("instance {} {}; {} unfinished calls fail", name, why == null ? "closed" : "discarded", all.size());
         for (Coroutine c : all) {
             c.result.completeExceptionally(new InstanceClosedException(c.export, why == null ? "the instance was closed"
                     : "the instance was discarded: " + why.getMessage(), why));
@@ -542,7 +559,7 @@ public final class AsyncInstance implements AutoCloseable {
         try {
             task.run();
         } catch (RuntimeException | Error e) {
-            LOG.warn("guest task failed outside a call", e);
+            LOG.warn("instance {}: guest task failed outside a call", name, e);
         } finally {
             runningThread = null;
         }
@@ -648,9 +665,13 @@ public final class AsyncInstance implements AutoCloseable {
             controller.reset();
             c.saved = null;
             Throwable failure = translate(t, c);
+            boolean discarded = failure instanceof GuestTerminatedException g && !g.instanceUsable();
+            if (discarded) {
+                LOG.debug("instance {}: call to '{}' stopped, instance discarded: {}", name, c.export, failure.getMessage());
+            }
             c.result.completeExceptionally(failure);
             finish(c);
-            if (failure instanceof GuestTerminatedException g && !g.instanceUsable()) {
+            if (discarded) {
                 discard(failure); // stopped mid-computation: the guest's state cannot be trusted
             }
         } finally {
@@ -677,6 +698,10 @@ public final class AsyncInstance implements AutoCloseable {
         CompletableFuture<long[]> pending = c.pending;
         if (c.result.isDone()) {
             pending.cancel(true); // given up while it was unwinding: release the host operation
+        }
+        if (LOG.isTraceEnabled()) {
+            LOG.trace("instance {}: call to '{}' {} ({} bytes saved)", name, c.export, preempted ? "preempted"
+                    : "suspended in " + c.pendingImport.module() + "." + c.pendingImport.name(), saved.frames().length);
         }
         listener.suspended(c.export, c.pendingImport.module() + "." + c.pendingImport.name());
         pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
@@ -863,10 +888,10 @@ public final class AsyncInstance implements AutoCloseable {
         if (t instanceof com.dylibso.chicory.runtime.TrapException || t instanceof com.dylibso.chicory.runtime.WasmRuntimeException
                 || t instanceof com.dylibso.chicory.runtime.WasmException || t instanceof StackOverflowError
                 || thrownByTheEngine(t)) {
-            LOG.debug("call to '{}' trapped", c.export, t);
+            LOG.debug("instance {}: call to '{}' trapped", name, c.export, t);
             return new GuestTrapException(c.export, t);
         }
-        LOG.debug("guest call to '{}' failed", c.export, t);
+        LOG.debug("instance {}: call to '{}' failed", name, c.export, t);
         return t;
     }
 
@@ -1118,7 +1143,9 @@ public final class AsyncInstance implements AutoCloseable {
 
         /**
          * Validates (invalid: {@link io.asyncify4j.wasm.typing.InvalidModuleException}), applies the
-         * resource limits, asyncifies (unless already asyncified), instantiates and runs the start function.
+         * resource limits, asyncifies (unless already asyncified), instantiates and runs the start function,
+         * then, for a WASI reactor (a module exporting {@value AsyncInstance#REACTOR_INITIALIZE} and no {@code _start}),
+         * {@value AsyncInstance#REACTOR_INITIALIZE}. Both may suspend (build waits) and are stopped like any call.
          * A module importing the runtime's own namespaces ({@code asyncify4j}, {@code asyncify}) is refused
          * with {@link io.asyncify4j.asyncify.ReservedImportException}.
          */

@@ -56,18 +56,10 @@ final class AsyncifyController {
         this.getState = instance.export(AsyncifyAbi.GET_STATE);
         this.coroutineGlobals = coroutineGlobals;
         for (String hierarchy : List.of("func", "extern", "any", "exn")) {
-            TableInstance table = tryTable(AsyncifyAbi.REF_TABLE_EXPORT_PREFIX + hierarchy);
-            if (table != null) {
-                refStacks.add(new RefStack(table, instance.exports().global(AsyncifyAbi.REF_TOP_EXPORT_PREFIX + hierarchy)));
+            if (io.asyncify4j.chicory.ModuleExports.has(instance.module(), AsyncifyAbi.REF_TABLE_EXPORT_PREFIX + hierarchy)) {
+                refStacks.add(new RefStack(instance.exports().table(AsyncifyAbi.REF_TABLE_EXPORT_PREFIX + hierarchy),
+                        instance.exports().global(AsyncifyAbi.REF_TOP_EXPORT_PREFIX + hierarchy)));
             }
-        }
-    }
-
-    private TableInstance tryTable(String name) {
-        try {
-            return instance.exports().table(name);
-        } catch (RuntimeException e) {
-            return null;
         }
     }
 
@@ -94,6 +86,10 @@ final class AsyncifyController {
     /** Called in an async import: the guest unwinds from here to the export call. */
     void startUnwind() {
         if (ownState != null) {
+            if (data.pages() == 0 && data.grow(1) < 0) {
+                // The data memory starts empty (an instance that never suspends costs nothing for it).
+                throw new IllegalStateException("cannot grow the asyncify data memory to suspend a call");
+            }
             ownState.setValue(AsyncifyAbi.STATE_UNWINDING); // the data pointer never changes
         } else {
             startUnwind.apply(structAddress);
@@ -198,7 +194,7 @@ final class AsyncifyController {
         if (regionEnd >= 0) {
             data.writeI32(structAddress, stackStart);
             data.writeI32(structAddress + 4, regionEnd);
-        } else if (data.readInt(structAddress + 4) != 0) {
+        } else if (data.pages() > 0 && data.readInt(structAddress + 4) != 0) {
             data.writeI32(structAddress, stackStart);
         }
     }

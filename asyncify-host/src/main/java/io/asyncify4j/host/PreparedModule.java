@@ -37,9 +37,15 @@ import java.util.Set;
  * @param guestExports the function exports of the module as it was handed in: the only ones a host calls
  * @param exportTypes the type of every function export of the module as it runs
  * @param inputFunctionImports function imports of the module as it was handed in
+ * @param id the module's name for logs: its name-section name, else the start of its SHA-256
+ * @param shadowStackPointer the global a C-style shadow stack's pointer lives in, if the code keeps one
+ *     ({@link ShadowStack#stackPointerGlobal}, found once here rather than per instance)
+ * @param compiled its code compiled by the engine's compiler, made on first use and shared by instances
  */
 record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExports,
-                      Map<String, FuncType> exportTypes, int inputFunctionImports) {
+                      Map<String, FuncType> exportTypes, int inputFunctionImports, String id,
+                      java.util.OptionalInt shadowStackPointer, Compiled compiled) {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PreparedModule.class);
     private static final int CACHE_SIZE = 32;
     private static final Map<String, PreparedModule> CACHE = Collections.synchronizedMap(
             new LinkedHashMap<>(16, 0.75f, true) {
@@ -63,7 +69,8 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
     }
 
     private static PreparedModule of(byte[] input, AsyncifyOptions options, boolean asyncify, ResourceLimits limits) {
-        String key = digest(input) + "|" + (asyncify ? "asyncify" : "meter") + "|" + options.cacheKey() + "|"
+        String digest = digest(input);
+        String key = digest + "|" + (asyncify ? "asyncify" : "meter") + "|" + options.cacheKey() + "|"
                 + limits.cacheKey();
         PreparedModule cached = CACHE.get(key);
         if (cached != null) {
@@ -71,7 +78,10 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
         }
         // Our decoder first: it refuses what is over the load limits (size, nesting) before the engine's
         // parser spends time on it; then the engine's validator.
+        long startNanos = System.nanoTime();
         ModuleModel model = WasmCodec.decode(input, options.loadLimits());
+        String id = model.names() != null && model.names().moduleName() != null ? model.names().moduleName()
+                : "sha256:" + digest.substring(0, 12);
         validate(input);
         refuseReservedImports(model);
         int inputFunctionImports = model.importedFunctionCount();
@@ -82,8 +92,11 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
             }
         }
         limits.apply(model);
+        String done = "metered";
         if (asyncify) {
-            Asyncify.transform(model, options);
+            io.asyncify4j.asyncify.AsyncifyReport report = Asyncify.transform(model, options);
+            done = "asyncified (" + report.instrumented().size() + " functions instrumented, "
+                    + report.unwindingCallSites() + " call sites)";
         } else if (options.fuel()) {
             Asyncify.meter(model, options);
         }
@@ -101,9 +114,31 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
             }
         }
         PreparedModule prepared = new PreparedModule(model, parsed, Set.copyOf(exports), Map.copyOf(types),
-                inputFunctionImports);
+                inputFunctionImports, id, ShadowStack.stackPointerGlobal(model), new Compiled());
+        LOG.info("module {}: {} in {} ms: {} functions, {} bytes in, {} bytes out", id, done,
+                (System.nanoTime() - startNanos) / 1_000_000, model.functionCount(), input.length, out.length);
         CACHE.put(key, prepared);
         return prepared;
+    }
+
+    /** The machine factory of the compiler engine for this module: compiled once, on first use. */
+    java.util.function.Function<com.dylibso.chicory.runtime.Instance, com.dylibso.chicory.runtime.Machine> machineFactory() {
+        return compiled.get(this);
+    }
+
+    /** The module's code compiled to JVM bytecode, made once (compiling takes 100s of ms) and reused. */
+    static final class Compiled {
+        private java.util.function.Function<com.dylibso.chicory.runtime.Instance, com.dylibso.chicory.runtime.Machine> factory;
+
+        synchronized java.util.function.Function<com.dylibso.chicory.runtime.Instance, com.dylibso.chicory.runtime.Machine>
+                get(PreparedModule module) {
+            if (factory == null) {
+                long start = System.nanoTime();
+                factory = com.dylibso.chicory.compiler.MachineFactoryCompiler.compile(module.parsed());
+                LOG.debug("module {}: compiled in {} ms", module.id(), (System.nanoTime() - start) / 1_000_000);
+            }
+            return factory;
+        }
     }
 
     /**

@@ -91,6 +91,14 @@ class BenchmarkPartsTest {
     }
 
     @Test
+    void instanceCreationReportsBothEngines() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        new io.asyncify4j.benchmarks.host.HostBenchmarks(new java.io.PrintStream(bytes, true), 10).instanceCreation(20);
+        assertThat(bytes.toString()).containsPattern("interpreter +[0-9.]+ +-?[0-9]+")
+                .containsPattern("compiler +[0-9.]+ +-?[0-9]+");
+    }
+
+    @Test
     void codeSectionSizeAndMedians() throws IOException {
         byte[] wasm = Files.readAllBytes(workloads().resolve("fannkuch.wasm"));
         assertThat(WasmSizes.codeSectionSize(wasm)).isBetween(1000L, (long) wasm.length);

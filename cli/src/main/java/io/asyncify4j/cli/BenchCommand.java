@@ -143,6 +143,7 @@ final class BenchCommand implements Callable<Integer> {
         io.asyncify4j.benchmarks.host.HostBenchmarks b = new io.asyncify4j.benchmarks.host.HostBenchmarks(stream, 20_000);
         BigStack.call(() -> {
             b.roundTrips();
+            b.instanceCreation(2_000);
             b.memoryPerSuspendedCall(10_000, 10);
             stream.println("== fuel metering overhead (default quantum " + String.format("%,d", AsyncInstance.DEFAULT_QUANTUM)
                     + ", interpreter; each variant in " + FUEL_FORKS + " JVMs of its own, median of " + iterations

@@ -87,20 +87,44 @@ public final class HostBenchmarks {
         }
     }
 
-    /** Round trips per second: asyncify suspend+resume vs a platform thread blocked in the host function. */
+    /**
+     * Round trips per second: asyncify suspend+resume vs the same plain module whose host function blocks
+     * until the future completes, on a platform thread (a thread handoff) and, on JDK 21+, on a virtual
+     * thread (the JVM's own alternative to a transform: it unmounts while blocked).
+     */
     public void roundTrips() throws Exception {
+        java.util.concurrent.ExecutorService virtualThreads = virtualThreadExecutor();
         out.println("== suspend+resume round trips per second (a completer thread completes each host future) ==");
-        out.printf(Locale.ROOT, "%-6s %-12s %14s %14s %8s%n", "depth", "engine", "asyncify/s", "thread/s", "ratio");
-        for (int depth : new int[] {1, 10, 100}) {
-            for (Engine engine : Engine.values()) {
-                double asyncify = asyncifyRoundTrips(engine, depth);
-                double thread = threadHandoffRoundTrips(engine, depth);
-                out.printf(Locale.ROOT, "%-6d %-12s %14.0f %14.0f %8.2f%n", depth, engine.name().toLowerCase(Locale.ROOT),
-                        asyncify, thread, asyncify / thread);
+        out.printf(Locale.ROOT, "%-6s %-12s %14s %14s %8s %14s %8s%n", "depth", "engine", "asyncify/s", "thread/s", "ratio",
+                "vthread/s", "ratio");
+        try {
+            for (int depth : new int[] {1, 10, 100}) {
+                for (Engine engine : Engine.values()) {
+                    double asyncify = asyncifyRoundTrips(engine, depth);
+                    double thread = blockingRoundTrips(engine, depth, null);
+                    double virtual = virtualThreads == null ? Double.NaN : blockingRoundTrips(engine, depth, virtualThreads);
+                    out.printf(Locale.ROOT, "%-6d %-12s %14.0f %14.0f %8.2f %14.0f %8.2f%n", depth,
+                            engine.name().toLowerCase(Locale.ROOT), asyncify, thread, asyncify / thread, virtual,
+                            asyncify / virtual);
+                }
+            }
+        } finally {
+            if (virtualThreads != null) {
+                virtualThreads.shutdown();
             }
         }
-        if (Runtime.version().feature() < 21) {
+        if (virtualThreads == null) {
             out.println("(virtual-thread baseline: needs JDK 21+, this is JDK " + Runtime.version().feature() + ")");
+        }
+    }
+
+    /** {@code Executors.newVirtualThreadPerTaskExecutor()} on JDK 21+ (this module is built for 17), else null. */
+    private static java.util.concurrent.ExecutorService virtualThreadExecutor() {
+        try {
+            return (java.util.concurrent.ExecutorService) java.util.concurrent.Executors.class
+                    .getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+        } catch (ReflectiveOperationException e) {
+            return null;
         }
     }
 
@@ -122,7 +146,12 @@ public final class HostBenchmarks {
         }
     }
 
-    private double threadHandoffRoundTrips(Engine engine, int depth) throws Exception {
+    /**
+     * The plain module, its host function blocking until the completer completes the future: on the
+     * calling platform thread ({@code threads} null), or on a virtual thread of {@code threads}.
+     */
+    private double blockingRoundTrips(Engine engine, int depth, java.util.concurrent.ExecutorService threads)
+            throws Exception {
         try (Completer completer = new Completer()) {
             HostFunction ping = new HostFunction("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
                     (inst, args) -> completer.next().join()); // the guest's thread blocks until completion
@@ -133,14 +162,51 @@ public final class HostBenchmarks {
             }
             Instance instance = b.build();
             var loop = instance.export("loop");
-            loop.apply(Math.max(1, roundTrips / 10), depth); // warm-up
+            java.util.function.IntFunction<long[]> run = n -> {
+                if (threads == null) {
+                    return loop.apply(n, depth);
+                }
+                return CompletableFuture.supplyAsync(() -> loop.apply(n, depth), threads).join();
+            };
+            run.apply(Math.max(1, roundTrips / 10)); // warm-up
             long start = System.nanoTime();
-            long[] r = loop.apply(roundTrips, depth);
+            long[] r = run.apply(roundTrips);
             long nanos = System.nanoTime() - start;
             if (r[0] != roundTrips) {
                 throw new IllegalStateException("wrong result " + r[0]);
             }
             return roundTrips / (nanos / 1e9);
+        }
+    }
+
+    /**
+     * Instance creation: time per {@code build()} (+ {@code close()}) of the small PING module, whose
+     * preparation (validation, transform, compilation) is done once and reused, and heap per live
+     * instance, on each engine. The first rounds warm the JIT up; the last is reported.
+     */
+    public void instanceCreation(int instances) throws Exception {
+        out.printf(Locale.ROOT, "== instance creation (small module, prepared once; %,d instances) ==%n", instances);
+        out.printf(Locale.ROOT, "%-12s %16s %20s%n", "engine", "us/instance", "heap bytes/instance");
+        byte[] wasm = Wat2Wasm.parse(PING);
+        AsyncImport ping = new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
+                (inst, args) -> CompletableFuture.completedFuture(new long[] {1}));
+        for (Engine engine : Engine.values()) {
+            double micros = 0;
+            for (int round = 0; round < 4; round++) {
+                long start = System.nanoTime();
+                for (int i = 0; i < instances; i++) {
+                    AsyncInstance.builder(wasm).withEngine(engine).withAsyncImport(ping).build().close();
+                }
+                micros = (System.nanoTime() - start) / 1e3 / instances;
+            }
+            List<AsyncInstance> live = new ArrayList<>();
+            long before = usedHeap();
+            for (int i = 0; i < instances; i++) {
+                live.add(AsyncInstance.builder(wasm).withEngine(engine).withAsyncImport(ping).build());
+            }
+            long bytes = (usedHeap() - before) / instances;
+            live.forEach(AsyncInstance::close);
+            out.printf(Locale.ROOT, "%-12s %16.1f %20d%n", engine.name().toLowerCase(Locale.ROOT), micros, bytes);
         }
     }
 
