@@ -10,7 +10,6 @@ import com.dylibso.chicory.runtime.ImportMemory;
 import com.dylibso.chicory.runtime.ImportTable;
 import com.dylibso.chicory.runtime.ImportValues;
 import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wabt.Wat2Wasm;
 import com.dylibso.chicory.wasi.WasiOptions;
 import com.dylibso.chicory.wasi.WasiPreview1;
 import com.dylibso.chicory.wasm.WasmModule;
@@ -265,12 +264,12 @@ public final class AsyncInstance implements AutoCloseable {
         return new Builder(Objects.requireNonNull(wasm, "wasm").clone());
     }
 
-    /** A builder for a {@code .wasm} or {@code .wat} file. */
+    /** A builder for a {@code .wasm} or {@code .wat} file (the text format needs {@code com.dylibso.chicory:wabt}). */
     public static Builder builder(Path file) {
         try {
             String name = file.getFileName().toString();
             if (name.endsWith(".wat")) {
-                return new Builder(Wat2Wasm.parse(file.toFile()));
+                return new Builder(TextFormat.parse(file.toFile()));
             }
             return new Builder(Files.readAllBytes(file));
         } catch (IOException e) {
@@ -278,9 +277,12 @@ public final class AsyncInstance implements AutoCloseable {
         }
     }
 
-    /** A builder for a module in the wasm text format. */
+    /**
+     * A builder for a module in the wasm text format; needs {@code com.dylibso.chicory:wabt} on the class
+     * path (the host does not depend on it), else fails with {@link IllegalStateException}.
+     */
     public static Builder builderFromWat(String wat) {
-        return new Builder(Wat2Wasm.parse(wat));
+        return new Builder(TextFormat.parse(wat));
     }
 
     /**
