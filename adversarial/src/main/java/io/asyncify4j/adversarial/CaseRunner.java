@@ -177,7 +177,7 @@ public final class CaseRunner {
     private void host(byte[] wasm, ModuleModel model, ImportValues imports) throws Finding {
         AsyncInstance guest;
         try {
-            AsyncInstance.Builder b = AsyncInstance.builder(wasm).withFuelBudget(FUEL_BUDGET).maxMemoryPages(MAX_PAGES)
+            AsyncInstance.Builder b = AsyncInstance.builder(wasm).withFuelBudget(FUEL_BUDGET).withMaxMemoryPages(MAX_PAGES)
                     .withExecutor(GUESTS);
             for (var f : imports.functions()) {
                 b.withHostFunction(f);

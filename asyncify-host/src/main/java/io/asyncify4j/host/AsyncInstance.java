@@ -58,7 +58,7 @@ import org.slf4j.LoggerFactory;
  * <p>Safe by default for untrusted guests: every module is validated first; imports of the runtime's
  * own namespaces are refused; every guest is metered, so any call can be stopped within a slice by
  * {@code cancel}, {@link #close()}, a deadline or a fuel budget; every memory and table is bounded
- * ({@link Builder#maxMemoryPages}, {@link Builder#maxTableElements}, {@link Builder#maxGuestBytes}).
+ * ({@link Builder#withMaxMemoryPages}, {@link Builder#withMaxTableElements}, {@link Builder#withMaxGuestBytes}).
  *
  * <p>Failures complete the call's future exceptionally with a {@link GuestTerminatedException}, whose
  * kind says whether the instance is still usable (a trap or a limit: yes; a call stopped mid-computation
@@ -944,6 +944,8 @@ public final class AsyncInstance implements AutoCloseable {
         private long maxGuestBytes = Long.MAX_VALUE;
         private boolean interleaved;
         private Scheduler scheduler;
+        private int priority;
+        private int weight = 1;
         private io.asyncify4j.asyncify.LoadLimits loadLimits = io.asyncify4j.asyncify.LoadLimits.defaults();
 
         private Builder(byte[] wasm) {
@@ -1006,25 +1008,23 @@ public final class AsyncInstance implements AutoCloseable {
 
         /**
          * Terminates a call (with {@link FuelExhaustedException}) once it has used {@code budget} fuel
-         * units in total; implies metering (with {@link AsyncInstance#DEFAULT_QUANTUM} if no quantum was set).
+         * units in total (enforced at its own size, whatever the quantum).
          */
         public Builder withFuelBudget(long budget) {
             if (budget <= 0) {
                 throw new IllegalArgumentException("fuel budget must be positive: " + budget);
             }
             this.fuelBudget = budget;
-            if (quantum == 0) {
-                quantum = DEFAULT_QUANTUM;
-            }
             return this;
         }
 
-        /** Terminates a call (with {@link DeadlineExceededException}) that has not finished after {@code deadline}. */
+        /**
+         * Terminates a call (with {@link DeadlineExceededException}) that has not finished after
+         * {@code deadline}; a running call notices it at its next check (within a quantum, by default
+         * {@link AsyncInstance#DEFAULT_QUANTUM}).
+         */
         public Builder withDeadline(java.time.Duration deadline) {
             this.deadline = Objects.requireNonNull(deadline);
-            if (quantum == 0) {
-                quantum = DEFAULT_QUANTUM; // a running call notices its deadline at the end of a slice
-            }
             return this;
         }
 
@@ -1033,7 +1033,7 @@ public final class AsyncInstance implements AutoCloseable {
          * fails as {@code memory.grow} does, and a module needing more at instantiation is refused with
          * {@link LimitExceededException}. Only ever lowers a module's own maximum. Default 65,536 (4 GiB).
          */
-        public Builder maxMemoryPages(long pages) {
+        public Builder withMaxMemoryPages(long pages) {
             if (pages < 0) {
                 throw new IllegalArgumentException("memory page limit must not be negative: " + pages);
             }
@@ -1045,7 +1045,7 @@ public final class AsyncInstance implements AutoCloseable {
          * The most elements each table of the guest may have (growing beyond fails as {@code table.grow}
          * does; more at instantiation is refused). Only ever lowers a module's own maximum. Default 1,048,576.
          */
-        public Builder maxTableElements(long elements) {
+        public Builder withMaxTableElements(long elements) {
             if (elements < 0) {
                 throw new IllegalArgumentException("table element limit must not be negative: " + elements);
             }
@@ -1055,11 +1055,11 @@ public final class AsyncInstance implements AutoCloseable {
 
         /**
          * The most bytes all the guest's memories and tables may reach together, counted at their maximum
-         * sizes after {@link #maxMemoryPages} and {@link #maxTableElements} (8 bytes a table element): a
+         * sizes after {@link #withMaxMemoryPages} and {@link #withMaxTableElements} (8 bytes a table element): a
          * module that could grow past it is refused at build with {@link LimitExceededException}. Default:
          * no limit beyond the per-memory and per-table ones.
          */
-        public Builder maxGuestBytes(long bytes) {
+        public Builder withMaxGuestBytes(long bytes) {
             if (bytes < 0) {
                 throw new IllegalArgumentException("guest byte limit must not be negative: " + bytes);
             }
@@ -1096,6 +1096,40 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
+        /**
+         * On a {@link Scheduler}: this guest's slices are queued at {@code priority} (higher first; default
+         * 0; waiting slices gain a level as they age, so none waits forever).
+         */
+        public Builder withPriority(int priority) {
+            this.priority = priority;
+            return this;
+        }
+
+        /** On a {@link Scheduler}: this guest's slices are {@code weight} times the quantum (default 1). */
+        public Builder withWeight(int weight) {
+            if (weight < 1) {
+                throw new IllegalArgumentException("weight must be at least 1: " + weight);
+            }
+            this.weight = weight;
+            return this;
+        }
+
+        int priority() {
+            return priority;
+        }
+
+        int weight() {
+            return weight;
+        }
+
+        long quantum() {
+            return quantum;
+        }
+
+        boolean hasExecutor() {
+            return executor != null;
+        }
+
         /** Where guest code runs; the default uses daemon threads with a 256 MiB stack. */
         public Builder withExecutor(Executor executor) {
             this.executor = Objects.requireNonNull(executor);
@@ -1108,7 +1142,7 @@ public final class AsyncInstance implements AutoCloseable {
         }
 
         /** The most asyncify stack one suspended call may use (default 16 MiB); beyond, the call fails. */
-        public Builder maxAsyncifyStackBytes(long bytes) {
+        public Builder withMaxAsyncifyStackBytes(long bytes) {
             if (bytes < 64) {
                 throw new IllegalArgumentException("asyncify stack limit too small: " + bytes);
             }
@@ -1133,7 +1167,7 @@ public final class AsyncInstance implements AutoCloseable {
          * metered, so budgets, deadlines, cancellation and {@code close()} stop its calls, but it is never
          * preempted at the end of a slice (its own asyncify cannot unwind from our fuel checks).
          */
-        public Builder alreadyAsyncified(DataRegion region) {
+        public Builder withAlreadyAsyncified(DataRegion region) {
             this.binaryenRegion = Objects.requireNonNull(region);
             return this;
         }

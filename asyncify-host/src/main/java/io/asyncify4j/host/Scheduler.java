@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * is left pending.
  *
  * <pre>{@code
- * try (Scheduler scheduler = Scheduler.builder().workers(2).quantum(50_000).build()) {
+ * try (Scheduler scheduler = Scheduler.builder().withWorkers(2).withQuantum(50_000).build()) {
  *     AsyncInstance guest = scheduler.guest(AsyncInstance.builder(wasm).withFuelBudget(10_000_000)).build();
  *     guest.call("main");
  * }
@@ -120,26 +120,28 @@ public final class Scheduler implements AutoCloseable {
         };
     }
 
-    /** Configures {@code builder} to run on this scheduler with normal priority and weight 1. */
-    public AsyncInstance.Builder guest(AsyncInstance.Builder builder) {
-        return guest(builder, 0, 1);
-    }
-
     /**
-     * Configures {@code builder} to run on this scheduler: its slices are queued at {@code priority}
-     * (higher first) and get {@code weight} times the quantum.
+     * Configures {@code builder} to run on this scheduler, with its own settings: its slices are queued at
+     * its {@link AsyncInstance.Builder#withPriority priority} and each is its
+     * {@link AsyncInstance.Builder#withWeight weight} times its own
+     * {@link AsyncInstance.Builder#withFuelQuantum quantum}, or this scheduler's when it set none. A guest
+     * with an executor of its own cannot run on the scheduler's workers: refused with
+     * {@link IllegalArgumentException}.
      */
-    public AsyncInstance.Builder guest(AsyncInstance.Builder builder, int priority, int weight) {
-        if (weight < 1) {
-            throw new IllegalArgumentException("weight must be at least 1: " + weight);
+    public AsyncInstance.Builder guest(AsyncInstance.Builder builder) {
+        Objects.requireNonNull(builder);
+        if (builder.hasExecutor()) {
+            throw new IllegalArgumentException("the guest has an executor of its own (withExecutor): a scheduler's "
+                    + "guests run on its workers");
         }
+        long base = builder.quantum() > 0 ? builder.quantum() : quantum;
         long slice;
         try {
-            slice = Math.multiplyExact(quantum, (long) weight);
+            slice = Math.multiplyExact(base, (long) builder.weight());
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("quantum " + quantum + " times weight " + weight + " overflows a long");
+            throw new IllegalArgumentException("quantum " + base + " times weight " + builder.weight() + " overflows a long");
         }
-        return Objects.requireNonNull(builder).withExecutor(executor(priority)).withFuelQuantum(slice).onScheduler(this);
+        return builder.withExecutor(executor(builder.priority())).withFuelQuantum(slice).onScheduler(this);
     }
 
     /** Slices waiting for a worker. */
@@ -187,13 +189,13 @@ public final class Scheduler implements AutoCloseable {
         private Builder() {}
 
         /** Do not run anything until {@link Scheduler#start()}. */
-        public Builder startPaused(boolean paused) {
+        public Builder withStartPaused(boolean paused) {
             this.startPaused = paused;
             return this;
         }
 
         /** Worker threads (default: one per processor). */
-        public Builder workers(int workers) {
+        public Builder withWorkers(int workers) {
             if (workers < 1) {
                 throw new IllegalArgumentException("at least one worker is needed: " + workers);
             }
@@ -202,7 +204,7 @@ public final class Scheduler implements AutoCloseable {
         }
 
         /** Fuel units per slice (default {@link AsyncInstance#DEFAULT_QUANTUM}). */
-        public Builder quantum(long quantum) {
+        public Builder withQuantum(long quantum) {
             if (quantum < 1) {
                 throw new IllegalArgumentException("quantum must be positive: " + quantum);
             }

@@ -39,7 +39,7 @@ class AheadOfTimeAsyncifiedTest {
     private static AsyncInstance.Builder hostile(Engine engine) {
         return AsyncInstance.builder(resource("binaryen-hostile.wasm"))
                 .withEngine(engine)
-                .alreadyAsyncified(REGION)
+                .withAlreadyAsyncified(REGION)
                 .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> CompletableFuture.supplyAsync(() -> 3 * x)));
     }
 
@@ -113,7 +113,7 @@ class AheadOfTimeAsyncifiedTest {
     void aStartFunctionThatNeverEndsIsStopped(Engine engine) {
         assertThatThrownBy(() -> AsyncInstance.builder(resource("binaryen-start-loop.wasm"))
                 .withEngine(engine)
-                .alreadyAsyncified(DataRegion.at(1024, 4096))
+                .withAlreadyAsyncified(DataRegion.at(1024, 4096))
                 .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> CompletableFuture.completedFuture(x)))
                 .withFuelBudget(1_000_000)
                 .build())
@@ -128,7 +128,7 @@ class AheadOfTimeAsyncifiedTest {
         for (long quantum : new long[] {1, 7, 100, AsyncInstance.DEFAULT_QUANTUM}) {
             try (AsyncInstance guest = AsyncInstance.builder(resource("binaryen-hostile.wasm"))
                     .withEngine(engine)
-                    .alreadyAsyncified(REGION)
+                    .withAlreadyAsyncified(REGION)
                     .withFuelQuantum(quantum)
                     .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> {
                         fetches.incrementAndGet();

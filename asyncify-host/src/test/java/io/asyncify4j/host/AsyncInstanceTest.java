@@ -151,7 +151,7 @@ class AsyncInstanceTest {
     void asyncifyStackOverflowIsATypedErrorNamingTheFunction(Engine engine) throws Exception {
         try (AsyncInstance guest = AsyncInstance.builderFromWat(SUM_WITH_SLEEPS)
                 .withEngine(engine)
-                .maxAsyncifyStackBytes(1024)
+                .withMaxAsyncifyStackBytes(1024)
                 .withAsyncImport(AsyncImport.ofIntToVoid("env", "sleep", ms -> new CompletableFuture<>()))
                 .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> new CompletableFuture<>()))
                 .build()) {

@@ -53,7 +53,7 @@ class ControllerSemanticsTest {
                         x -> CompletableFuture.supplyAsync(() -> 7, CompletableFuture.delayedExecutor(1, TimeUnit.MILLISECONDS))))
                 .withHostFunction(noop("enter"))
                 .withHostFunction(noop("leave"))
-                .maxAsyncifyStackBytes(64L << 20)
+                .withMaxAsyncifyStackBytes(64L << 20)
                 .build()) {
             assertThat(guest.call("deep", 50_000).get(120, TimeUnit.SECONDS)).containsExactly(50_007);
         }
@@ -175,7 +175,7 @@ class ControllerSemanticsTest {
         for (DataRegion region : List.of(DataRegion.at(40_000, 4096), DataRegion.allocate("alloc", 4096))) {
             try (AsyncInstance guest = AsyncInstance.builder(wasm)
                     .withEngine(engine)
-                    .alreadyAsyncified(region)
+                    .withAlreadyAsyncified(region)
                     .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> {
                         fetches.incrementAndGet();
                         return CompletableFuture.supplyAsync(() -> 100, CompletableFuture.delayedExecutor(1, TimeUnit.MILLISECONDS));
@@ -206,7 +206,7 @@ class ControllerSemanticsTest {
 
     @Test
     void tooSmallAsyncifyStackLimitIsRejected() {
-        assertThatThrownBy(() -> AsyncInstance.builderFromWat("(module)").maxAsyncifyStackBytes(8))
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat("(module)").withMaxAsyncifyStackBytes(8))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("too small");
     }
 }

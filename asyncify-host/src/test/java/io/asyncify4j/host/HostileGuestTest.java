@@ -259,7 +259,7 @@ class HostileGuestTest {
 
     @Test
     void closingASchedulerCompletesEveryFuture() throws Exception {
-        Scheduler scheduler = Scheduler.builder().workers(1).quantum(10_000).build();
+        Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(10_000).build();
         AsyncInstance a = scheduler.guest(AsyncInstance.builderFromWat(SPIN)).build();
         AsyncInstance b = scheduler.guest(AsyncInstance.builderFromWat(SPIN)).build();
         CompletableFuture<long[]> running = a.call("spin");
@@ -274,14 +274,14 @@ class HostileGuestTest {
 
     @Test
     void aHighPriorityCpuBoundGuestDoesNotStarveALowerPriorityOne() throws Exception {
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {
-            AsyncInstance hog = scheduler.guest(AsyncInstance.builderFromWat(SPIN), 10, 1).build();
-            AsyncInstance hog2 = scheduler.guest(AsyncInstance.builderFromWat(SPIN), 10, 1).build();
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(1_000).build()) {
+            AsyncInstance hog = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withPriority(10)).build();
+            AsyncInstance hog2 = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withPriority(10)).build();
             CompletableFuture<long[]> h1 = hog.call("spin");
             CompletableFuture<long[]> h2 = hog2.call("spin");
             Thread.sleep(50);
             AsyncInstance low = scheduler.guest(AsyncInstance.builderFromWat(
-                    "(module (func (export \"one\") (result i32) (i32.const 1)))"), 0, 1).build();
+                    "(module (func (export \"one\") (result i32) (i32.const 1)))")).build();
             assertThat(low.call("one").get(30, TimeUnit.SECONDS)).containsExactly(1);
             assertThat(h1).isNotDone();
             assertThat(h2).isNotDone();
@@ -298,7 +298,7 @@ class HostileGuestTest {
             nested loops   | (module (func (export "main") (loop (loop (loop (loop (br 0)))))))
             """)
     void aOneWorkerSchedulerKeepsServingAShortJobNextToAHostileGuest(String name, String wat) throws Exception {
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(100_000).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(100_000).build()) {
             AsyncInstance hostile = scheduler.guest(AsyncInstance.builderFromWat(wat).withFuelBudget(Long.MAX_VALUE / 4)).build();
             CompletableFuture<long[]> endless = hostile.call("main");
             Thread.sleep(50);
@@ -315,9 +315,26 @@ class HostileGuestTest {
 
     @Test
     void aQuantumTimesWeightThatOverflowsIsRefused() {
-        try (Scheduler scheduler = Scheduler.builder().quantum(Long.MAX_VALUE / 2).build()) {
-            assertThatThrownBy(() -> scheduler.guest(AsyncInstance.builderFromWat(SPIN), 0, 3))
+        try (Scheduler scheduler = Scheduler.builder().withQuantum(Long.MAX_VALUE / 2).build()) {
+            assertThatThrownBy(() -> scheduler.guest(AsyncInstance.builderFromWat(SPIN).withWeight(3)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("overflows");
+        }
+    }
+
+    /** A scheduler keeps a guest's own quantum (times its weight) and refuses to take over its executor. */
+    @Test
+    void aSchedulerNeverOverwritesAGuestsOwnSettings() throws Exception {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(1_000_000).build()) {
+            AsyncInstance.Builder own = AsyncInstance.builderFromWat(SPIN).withFuelQuantum(300).withWeight(2);
+            assertThat(scheduler.guest(own).quantum()).isEqualTo(600);
+            assertThat(scheduler.guest(AsyncInstance.builderFromWat(SPIN)).quantum()).isEqualTo(1_000_000);
+            ExecutorService mine = Executors.newSingleThreadExecutor();
+            try {
+                assertThatThrownBy(() -> scheduler.guest(AsyncInstance.builderFromWat(SPIN).withExecutor(mine)))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("executor of its own");
+            } finally {
+                mine.shutdown();
+            }
         }
     }
 
@@ -338,7 +355,7 @@ class HostileGuestTest {
 
     @Test
     void theMemoryCapHoldsForEveryMemoryNotOnlyTheFirst() throws Exception {
-        try (AsyncInstance guest = AsyncInstance.builder(twoMemories(1, -1)).maxMemoryPages(4).build()) {
+        try (AsyncInstance guest = AsyncInstance.builder(twoMemories(1, -1)).withMaxMemoryPages(4).build()) {
             assertThat(guest.callBlocking("grow1", 16_384)).containsExactly(-1);
             assertThat(guest.callBlocking("grow1", 3)).containsExactly(1);
             assertThat(guest.callBlocking("grow1", 1)).containsExactly(-1);
@@ -348,7 +365,7 @@ class HostileGuestTest {
     @Test
     void theCapNeverRaisesAModulesOwnMaximum() throws Exception {
         String wat = "(module (memory 1 2) (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0))))";
-        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).maxMemoryPages(256).build()) {
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).withMaxMemoryPages(256).build()) {
             assertThat(guest.callBlocking("grow", 10)).containsExactly(-1);
             assertThat(guest.callBlocking("grow", 1)).containsExactly(1);
             assertThat(guest.callBlocking("grow", 1)).containsExactly(-1);
@@ -364,19 +381,19 @@ class HostileGuestTest {
         try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).build()) {
             assertThat(guest.callBlocking("grow", 100_000_000)).containsExactly(-1);
         }
-        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).maxTableElements(10).build()) {
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).withMaxTableElements(10).build()) {
             assertThat(guest.callBlocking("grow", 10)).containsExactly(-1);
             assertThat(guest.callBlocking("grow", 9)).containsExactly(1);
         }
-        assertThatThrownBy(() -> AsyncInstance.builderFromWat("(module (table 100 funcref))").maxTableElements(10).build())
+        assertThatThrownBy(() -> AsyncInstance.builderFromWat("(module (table 100 funcref))").withMaxTableElements(10).build())
                 .isInstanceOf(LimitExceededException.class).hasMessageContaining("table 0");
     }
 
     @Test
     void totalGuestBytesAreBoundedAtBuild() {
-        assertThatThrownBy(() -> AsyncInstance.builder(twoMemories(1, 10)).maxGuestBytes(15L * 65536).build())
+        assertThatThrownBy(() -> AsyncInstance.builder(twoMemories(1, 10)).withMaxGuestBytes(15L * 65536).build())
                 .isInstanceOf(LimitExceededException.class).hasMessageContaining("maxGuestBytes");
-        AsyncInstance.builder(twoMemories(1, 10)).maxGuestBytes(20L * 65536).build().close();
+        AsyncInstance.builder(twoMemories(1, 10)).withMaxGuestBytes(20L * 65536).build().close();
     }
 
     @Test
@@ -387,7 +404,7 @@ class HostileGuestTest {
                     (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1)))) (else (call $wait)))))
                 """;
         CompletableFuture<Void> never = new CompletableFuture<>();
-        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).maxAsyncifyStackBytes(1000)
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).withMaxAsyncifyStackBytes(1000)
                 .withAsyncImport(AsyncImport.ofVoid("env", "wait", () -> never)).build()) {
             // 200 frames need several KiB: far below the 64 KiB page the data memory grows by.
             assertThatThrownBy(() -> guest.call("down", 200).get(10, TimeUnit.SECONDS))

@@ -79,7 +79,7 @@ class SchedulerTest {
             assertThat(guest.metrics().preemptions()).isZero();
             unpreempted = guest.metrics().fuelUsed();
         }
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(1_000).build()) {
             AsyncInstance guest = scheduler.guest(AsyncInstance.builderFromWat(DEEP_SUM)).build();
             assertThat(guest.call("run", 100_000).get(60, TimeUnit.SECONDS)).containsExactly(704_982_734);
             GuestMetrics m = guest.metrics();
@@ -100,7 +100,7 @@ class SchedulerTest {
 
     @Test
     void infiniteBrIfLoopIsPreemptedNeverStarvesOthersAndIsTerminatedAtItsBudget() throws Exception {
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(1_000).build()) {
             AsyncInstance spinner = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withFuelBudget(2_000_000)).build();
             CompletableFuture<long[]> spinning = spinner.call("spin");
             // With one worker, another guest still gets to run and finish while the spinner spins.
@@ -120,7 +120,7 @@ class SchedulerTest {
 
     @Test
     void infiniteRecursionIsPreemptedAndTerminatedAtItsBudget() throws Exception {
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(500).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(500).build()) {
             AsyncInstance guest = scheduler.guest(AsyncInstance.builderFromWat(RECURSE).withFuelBudget(100_000)).build();
             assertThatThrownBy(() -> guest.call("recurse").get(60, TimeUnit.SECONDS))
                     .hasCauseInstanceOf(FuelExhaustedException.class);
@@ -130,7 +130,7 @@ class SchedulerTest {
 
     @Test
     void loopInTheStartFunctionIsPreemptedAndTerminated() {
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(1_000).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(1_000).build()) {
             assertThatThrownBy(() -> scheduler.guest(AsyncInstance.builderFromWat(SPIN_IN_START).withFuelBudget(50_000)).build())
                     .isInstanceOf(FuelExhaustedException.class);
         }
@@ -138,7 +138,7 @@ class SchedulerTest {
 
     @Test
     void deadlineTerminatesARunawayGuest() throws Exception {
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(10_000).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(10_000).build()) {
             AsyncInstance guest = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withDeadline(Duration.ofMillis(200))).build();
             assertThatThrownBy(() -> guest.call("spin").get(30, TimeUnit.SECONDS))
                     .hasCauseInstanceOf(DeadlineExceededException.class);
@@ -148,7 +148,7 @@ class SchedulerTest {
     @Test
     void memoryPageLimitStopsGrowth() throws Exception {
         String wat = "(module (memory 1) (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0))))";
-        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).maxMemoryPages(4).build()) {
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).withMaxMemoryPages(4).build()) {
             assertThat(guest.call("grow", 3).get(10, TimeUnit.SECONDS)).containsExactly(1);
             assertThat(guest.call("grow", 1).get(10, TimeUnit.SECONDS)).containsExactly(-1);
         }
@@ -157,7 +157,7 @@ class SchedulerTest {
     /** 1,000 guests, CPU-bound and async, on 2 workers: all complete, CPU-bound ones get fair shares. */
     @Test
     void thousandGuestsShareTheWorkersFairly() throws Exception {
-        try (Scheduler scheduler = Scheduler.builder().workers(2).quantum(2_000).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(2).withQuantum(2_000).build()) {
             List<AsyncInstance> spinners = new ArrayList<>();
             List<CompletableFuture<long[]>> spinning = new ArrayList<>();
             List<CompletableFuture<long[]>> asyncResults = new ArrayList<>();
@@ -202,7 +202,7 @@ class SchedulerTest {
 
     private static List<String> interleaving() throws Exception {
         List<String> effects = new CopyOnWriteArrayList<>();
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(300).startPaused(true).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(300).withStartPaused(true).build()) {
             List<CompletableFuture<long[]>> calls = new ArrayList<>();
             List<AsyncInstance> guests = new ArrayList<>();
             for (int id = 0; id < 3; id++) {

@@ -46,13 +46,13 @@ public final class TimesliceSample implements Sample {
 
     @Override
     public void run(PrintStream out) throws Exception {
-        try (Scheduler scheduler = Scheduler.builder().workers(2).quantum(20_000).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(2).withQuantum(20_000).build()) {
             List<Guest> guests = new ArrayList<>();
             for (String name : List.of("spin-a", "spin-b")) {
                 AsyncInstance g = scheduler.guest(AsyncInstance.builderFromWat(SPIN)).build();
                 guests.add(new Guest(name, g, g.call("spin")));
             }
-            AsyncInstance heavy = scheduler.guest(AsyncInstance.builderFromWat(SPIN), 0, 2).build();
+            AsyncInstance heavy = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withWeight(2)).build();
             guests.add(new Guest("spin-x2", heavy, heavy.call("spin")));
             AsyncInstance budgeted = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withFuelBudget(2_000_000)).build();
             guests.add(new Guest("spin-budget", budgeted, budgeted.call("spin")));

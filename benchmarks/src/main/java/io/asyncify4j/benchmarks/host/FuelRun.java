@@ -54,7 +54,7 @@ public final class FuelRun {
         long[] last = new long[2]; // preemptions, fuel used
         String output = null;
         try (Scheduler scheduler = variant.equals("preempted")
-                ? Scheduler.builder().workers(1).quantum(quantum).build() : null) {
+                ? Scheduler.builder().withWorkers(1).withQuantum(quantum).build() : null) {
             for (int r = -warmup; r < rounds; r++) {
                 ByteArrayOutputStream stdout = new ByteArrayOutputStream();
                 long[] loadAndRun = switch (variant) {

@@ -273,7 +273,7 @@ public final class HostBenchmarks {
                 }
             }
         };
-        try (Scheduler scheduler = Scheduler.builder().workers(1).quantum(quantum).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(quantum).build()) {
             AsyncInstance a = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withListener(timing)).build();
             AsyncInstance b = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withListener(timing)).build();
             CompletableFuture<long[]> ca = a.call("spin");
@@ -297,7 +297,7 @@ public final class HostBenchmarks {
     /** Slice shares of many CPU-bound guests on two workers. */
     public void fairness(int guests, long quantum, int seconds) throws Exception {
         out.printf(Locale.ROOT, "== fairness: %,d CPU-bound guests, 2 workers, quantum %,d, %d s ==%n", guests, quantum, seconds);
-        try (Scheduler scheduler = Scheduler.builder().workers(2).quantum(quantum).build()) {
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(2).withQuantum(quantum).build()) {
             List<AsyncInstance> all = new ArrayList<>();
             List<CompletableFuture<long[]>> calls = new ArrayList<>();
             for (int i = 0; i < guests; i++) {
@@ -380,7 +380,7 @@ public final class HostBenchmarks {
         InstructionCounts.Counts counts = InstructionCounts.of(java.nio.file.Files.readAllBytes(workload), quantum);
         out.printf(Locale.ROOT, "%-16s interpreted instructions: plain %,d, metered %,d (%.3fx), preempted every %,d units"
                 + " %,d (%.3fx; %,d preemptions, %,d instructions each); fuel %,d units (%.1f per plain instruction)%n", "",
-                counts.plain(), counts.metered(), (double) counts.metered() / counts.plain(), counts.quantum(),
+                counts.plain(), counts.metered(), (double) counts.metered() / counts.plain(), counts.withQuantum(),
                 counts.preempted(), (double) counts.preempted() / counts.plain(), counts.preemptions(),
                 (counts.preempted() - counts.metered()) / Math.max(1, counts.preemptions()), counts.fuelUnits(),
                 (double) counts.fuelUnits() / counts.plain());
