@@ -120,11 +120,13 @@ class SchedulerTest {
 
     @Test
     void infiniteRecursionIsPreemptedAndTerminatedAtItsBudget() throws Exception {
-        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(500).build()) {
+        // Each preemption unwinds and rewinds the whole recursion (tens of thousands of frames at the end):
+        // 20 slices, not hundreds, keep this test's time in seconds on a loaded machine.
+        try (Scheduler scheduler = Scheduler.builder().withWorkers(1).withQuantum(5_000).build()) {
             AsyncInstance guest = scheduler.guest(AsyncInstance.builderFromWat(RECURSE).withFuelBudget(100_000)).build();
             assertThatThrownBy(() -> guest.call("recurse").get(60, TimeUnit.SECONDS))
                     .hasCauseInstanceOf(FuelExhaustedException.class);
-            assertThat(guest.metrics().preemptions()).isGreaterThan(100);
+            assertThat(guest.metrics().preemptions()).isGreaterThan(15);
         }
     }
 

@@ -380,7 +380,7 @@ public final class HostBenchmarks {
         InstructionCounts.Counts counts = InstructionCounts.of(java.nio.file.Files.readAllBytes(workload), quantum);
         out.printf(Locale.ROOT, "%-16s interpreted instructions: plain %,d, metered %,d (%.3fx), preempted every %,d units"
                 + " %,d (%.3fx; %,d preemptions, %,d instructions each); fuel %,d units (%.1f per plain instruction)%n", "",
-                counts.plain(), counts.metered(), (double) counts.metered() / counts.plain(), counts.withQuantum(),
+                counts.plain(), counts.metered(), (double) counts.metered() / counts.plain(), counts.quantum(),
                 counts.preempted(), (double) counts.preempted() / counts.plain(), counts.preemptions(),
                 (counts.preempted() - counts.metered()) / Math.max(1, counts.preemptions()), counts.fuelUnits(),
                 (double) counts.fuelUnits() / counts.plain());
