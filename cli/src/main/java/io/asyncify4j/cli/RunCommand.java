@@ -37,15 +37,17 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Runs a module on the asyncify4j host runtime (asyncified at load time), with WASI preview 1",
-            "(this process's stdin, stdout and stderr; the arguments after FILE, with FILE's name as argv[0];",
-            "no environment variables and no directories unless given with --env, --inherit-env and --dir)",
-            "and the spectest module. Options go before FILE: everything after it is passed to the guest.",
-            "Without --invoke, runs _start when the module exports it (a WASI command), else only instantiates.",
-            "A reactor (exports _initialize and no _start) gets _initialize called first, before --invoke.",
-            "A module asyncified already (it exports Binaryen's asyncify_start_unwind ... functions: the output",
-            "of wasm-opt --asyncify, or of asyncify4j transform) is driven as it is, not transformed again; its",
-            "asyncify data goes where --asyncify-data says (default: 64 KiB from its malloc export).",
+            "Runs a module on the asyncify4j host runtime (asyncified at load time), with WASI preview 1 and the"
+                    + " spectest module. Options go before FILE: everything after FILE is the guest's (its WASI"
+                    + " arguments, after FILE's name as argv[0]; or the arguments of --invoke).",
+            "WASI: this process's stdin, stdout and stderr; no environment variables and no directories unless"
+                    + " given with --env, --inherit-env and --dir (as wasmtime).",
+            "Without --invoke, runs _start when the module exports it (a WASI command), else only instantiates."
+                    + " A reactor (exports _initialize and no _start) has _initialize called first.",
+            "A module asyncified already (it exports Binaryen's asyncify_start_unwind ... functions: the output of"
+                    + " wasm-opt --asyncify, or of asyncify4j transform) is driven as it is, not transformed again;"
+                    + " its asyncify data goes where --asyncify-data says. Refused (exit 2): the host runtime's own"
+                    + " transform output (it imports asyncify4j.*) and transform --secondary-memory output.",
             ""
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -171,7 +173,7 @@ final class RunCommand implements Callable<Integer> {
         try (instance) {
             String export = invoke != null ? invoke : guest.exportsFunction(START) ? START : null;
             FunctionType type = export == null ? null : instance.instance().exportType(export);
-            if (!guest.exportsFunction(START) && guest.exportsFunction(INITIALIZE)) {
+            if (!guest.exportsFunction(START) && guest.exportsFunction(INITIALIZE) && !INITIALIZE.equals(invoke)) {
                 call(instance, INITIALIZE, new long[0]); // a reactor: its constructors run first
             }
             if (export == null) {
