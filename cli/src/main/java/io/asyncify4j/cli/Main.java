@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
  * The {@code asyncify4j} command line.
  *
  * <p>Exit codes: 0 success; 1 test failures or a runtime failure (trap, link error); 2 usage error or
- * bad input (missing path, unparsable or invalid module, unconvertible script).
+ * bad input (missing path, unparsable or invalid module, unconvertible script); {@code run} also 3 when
+ * the fuel budget ran out, and N when a WASI program exits with N.
  */
 @Command(
         name = "asyncify4j",
