@@ -119,6 +119,15 @@ class RunCommandTest {
     }
 
     @Test
+    void aPreopenedDirectoryCannotBeLeftThroughDotDot(@TempDir Path tmp) throws Exception {
+        Path inside = Files.createDirectories(tmp.resolve("inside"));
+        Files.writeString(tmp.resolve("outside.txt"), "secret\n");
+        Result r = run("run", "--dir", inside + "::data", fixture("demo.wasm"), "--cat", "data/../outside.txt");
+        assertThat(r.code()).isEqualTo(4); // demo.c: fopen failed
+        assertThat(r.out()).doesNotContain("secret");
+    }
+
+    @Test
     void withoutDirTheGuestSeesNoFiles(@TempDir Path tmp) throws Exception {
         Files.writeString(tmp.resolve("greeting.txt"), "secret\n");
         Result r = run("run", fixture("demo.wasm"), "--cat", tmp + "/greeting.txt");
