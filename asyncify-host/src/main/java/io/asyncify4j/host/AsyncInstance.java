@@ -126,6 +126,8 @@ public final class AsyncInstance implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicLong INSTANCES = new java.util.concurrent.atomic.AtomicLong();
     /** This instance in logs: the module's id and a sequence number. */
     private final String name;
+    /** A WASI reactor: exports {@code _initialize} (run at build, once) and no {@code _start}. */
+    private final boolean reactor;
     /** Why the instance takes no more calls (closed, or discarded after a call was stopped mid-computation). */
     private volatile Throwable terminated;
 
@@ -166,6 +168,7 @@ public final class AsyncInstance implements AutoCloseable {
         }
         this.prepared = prepared;
         this.name = prepared.id() + "#" + INSTANCES.incrementAndGet();
+        this.reactor = prepared.guestExports().contains(REACTOR_INITIALIZE) && !prepared.guestExports().contains("_start");
         this.transformed = prepared.model();
         this.guestExports = prepared.guestExports();
         WasmModule module = prepared.parsed();
@@ -200,6 +203,11 @@ public final class AsyncInstance implements AutoCloseable {
         } else {
             // Checks placed after the module's own asyncify: they must return (a new slice) or throw (stop).
             functions.add(new HostFunction(exhausted.module(), exhausted.name(), exhausted.type(), (inst, args) -> {
+                if (running == null) {
+                    // Guest code the host runs outside any call (the data allocator) gets one slice, no more.
+                    throw new LimitExceededException(null, "guest code run outside a call (the asyncify data "
+                            + "allocator) used its one slice of " + quantum + " fuel units", null);
+                }
                 chargeFuel(notStopped());
                 return null;
             }));
@@ -225,8 +233,7 @@ public final class AsyncInstance implements AutoCloseable {
             this.controller = AsyncifyController.forOwnTransform(instance, state, coroutineGlobals);
         } else {
             int address = b.binaryenRegion instanceof DataRegion.Fixed f ? f.address()
-                    : (int) instance.export(((DataRegion.Allocated) b.binaryenRegion).allocatorExport())
-                            .apply(b.binaryenRegion.size())[0];
+                    : allocate((DataRegion.Allocated) b.binaryenRegion);
             this.controller = AsyncifyController.forBinaryenModule(instance, address, b.binaryenRegion.size(),
                     coroutineGlobals);
         }
@@ -236,12 +243,27 @@ public final class AsyncInstance implements AutoCloseable {
         initialize(ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT) ? AsyncifyAbi.DEFERRED_START_EXPORT : null);
         // A WASI reactor (exports _initialize, not _start) is initialised once, before any call, as
         // wasmtime and Node's WASI do.
-        initialize(guestExports.contains(REACTOR_INITIALIZE) && !guestExports.contains("_start") ? REACTOR_INITIALIZE : null);
+        initialize(reactor ? REACTOR_INITIALIZE : null);
         LOG.debug("instance {} created on the {}: {} exports, quantum {}{}{}", name,
                 b.engine.name().toLowerCase(java.util.Locale.ROOT), guestExports.size(), quantum,
                 fuelBudget > 0 ? ", budget " + fuelBudget : "", deadline != null ? ", deadline " + deadline : "");
     }
 
+
+    /**
+     * Calls the allocator export for a Binaryen module's asyncify data, outside any call: metered with one
+     * slice; a trap or a slice used up fails the build with a typed exception.
+     */
+    private int allocate(DataRegion.Allocated region) {
+        fuel.setValue(quantum);
+        try {
+            return (int) instance.export(region.allocatorExport()).apply(region.size())[0];
+        } catch (GuestTerminatedException e) {
+            throw e;
+        } catch (RuntimeException | StackOverflowError e) {
+            throw new GuestTrapException(region.allocatorExport(), e);
+        }
+    }
 
     /** The export a WASI reactor module initialises itself with, run by {@link Builder#build()}. */
     public static final String REACTOR_INITIALIZE = "_initialize";
@@ -365,6 +387,10 @@ public final class AsyncInstance implements AutoCloseable {
     private ExportFunction resolve(String export, long[] args, boolean guestExportOnly) {
         if (guestExportOnly && !guestExports.contains(export)) {
             throw new IllegalArgumentException("the module exports no function '" + export + "'");
+        }
+        if (guestExportOnly && reactor && export.equals(REACTOR_INITIALIZE)) {
+            throw new IllegalArgumentException("'" + REACTOR_INITIALIZE + "' ran when the instance was built: a WASI "
+                    + "reactor is initialised once");
         }
         io.asyncify4j.wasm.model.FuncType type = prepared.exportTypes().get(export);
         if (type == null) {
@@ -1130,7 +1156,7 @@ public final class AsyncInstance implements AutoCloseable {
             return executor != null;
         }
 
-        /** Where guest code runs; the default uses daemon threads with a 256 MiB stack. */
+        /** Where guest code runs; the default uses daemon threads with a 512 MiB stack (reserved, committed as used). */
         public Builder withExecutor(Executor executor) {
             this.executor = Objects.requireNonNull(executor);
             return this;

@@ -13,8 +13,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * asyncified frames are larger). Threads are reused and retire when idle; a suspended guest holds none.
  */
 final class GuestThreads {
-    /** Stack size of guest threads: room for well over 50,000 nested wasm calls on the interpreter. */
-    static final long STACK_BYTES = 256L << 20;
+    /**
+     * Stack size of guest threads (reserved, committed only as used): room for about a million nested
+     * wasm calls on the interpreter, twice what a million fuel units of recursion reach, so that such a
+     * recursion metered with a budget of a million units ends at its budget ({@code run --fuel} exit 3),
+     * not at the engine's stack (at 256 MiB the two raced: 1,000,000 units of {@code (func $f (call $f))}
+     * are about 490,000 frames, and a cold JIT's frames are larger).
+     */
+    static final long STACK_BYTES = 512L << 20;
 
     private static final ExecutorService DEFAULT = create();
 

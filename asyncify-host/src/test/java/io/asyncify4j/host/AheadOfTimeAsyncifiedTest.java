@@ -69,11 +69,15 @@ class AheadOfTimeAsyncifiedTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void unboundedRecursionIsATrap(Engine engine) throws Exception {
-        try (AsyncInstance guest = hostile(engine).build()) {
+        // A guest thread with a small stack: the engine's limit comes in seconds (the default stack is large).
+        ExecutorService smallStack = Executors.newSingleThreadExecutor(r -> new Thread(null, r, "small-stack", 16L << 20));
+        try (AsyncInstance guest = hostile(engine).withExecutor(smallStack).build()) {
             Throwable t = failure(guest.call("rec", 0));
             assertThat(t).isInstanceOf(GuestTrapException.class).hasMessageContaining("call stack exhausted");
             assertThat(((GuestTerminatedException) t).instanceUsable()).isTrue();
             assertThat(guest.call("alloc", 8).get(10, TimeUnit.SECONDS)).hasSize(1);
+        } finally {
+            smallStack.shutdownNow();
         }
     }
 
@@ -106,6 +110,21 @@ class AheadOfTimeAsyncifiedTest {
         Thread.sleep(100);
         guest.close();
         assertThat(failure(call)).isInstanceOf(InstanceClosedException.class);
+    }
+
+    /**
+     * The data allocator runs outside any call: a metered one with loops works (it crashed the build with a
+     * NullPointerException, found by the CLI tests on a C module's malloc), one that never returns is stopped.
+     */
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void theDataAllocatorIsMeteredOutsideAnyCall(Engine engine) throws Exception {
+        try (AsyncInstance guest = hostile(engine).withAlreadyAsyncified(DataRegion.allocate("alloc_clearing", 4096))
+                .build()) {
+            assertThat(guest.call("sum_fetches", 4).get(30, TimeUnit.SECONDS)).containsExactly(3 * (0 + 1 + 2 + 3));
+        }
+        assertThatThrownBy(() -> hostile(engine).withAlreadyAsyncified(DataRegion.allocate("alloc_forever", 4096)).build())
+                .isInstanceOf(LimitExceededException.class).hasMessageContaining("outside a call");
     }
 
     @ParameterizedTest

@@ -46,11 +46,15 @@ class HostileGuestTest {
                           (i32.add (i32.const 1) (call $rec (local.get 0))))
                         (func (export "one") (result i32) (i32.const 1)))
                 """;
-        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).withEngine(engine).build()) {
+        // A guest thread with a small stack: the engine's limit comes in seconds (the default stack is large).
+        ExecutorService smallStack = Executors.newSingleThreadExecutor(r -> new Thread(null, r, "small-stack", 16L << 20));
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).withEngine(engine).withExecutor(smallStack).build()) {
             assertThat(guest.call("rec", 0)).failsWithin(60, TimeUnit.SECONDS)
                     .withThrowableOfType(java.util.concurrent.ExecutionException.class)
                     .withCauseInstanceOf(GuestTrapException.class);
             assertThat(guest.call("one").get(10, TimeUnit.SECONDS)).containsExactly(1);
+        } finally {
+            smallStack.shutdownNow();
         }
     }
 

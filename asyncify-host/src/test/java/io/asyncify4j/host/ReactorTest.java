@@ -35,6 +35,9 @@ class ReactorTest {
             assertThat(guest.callBlocking("get")).containsExactly(42);
             assertThat(guest.callBlocking("get")).containsExactly(42);
             assertThat(fetches).hasValue(1);
+            assertThat(guest.call("_initialize")).failsWithin(10, TimeUnit.SECONDS)
+                    .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .withCauseInstanceOf(IllegalArgumentException.class).withMessageContaining("initialised once");
         }
     }
 

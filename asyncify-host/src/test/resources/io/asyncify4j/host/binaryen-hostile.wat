@@ -11,6 +11,19 @@
     (local.set $p (global.get $heap))
     (global.set $heap (i32.add (global.get $heap) (local.get $size)))
     (local.get $p))
+  ;; an allocator with a loop (it clears what it hands out): metered, so its checks run outside any call
+  (func (export "alloc_clearing") (param $size i32) (result i32) (local $p i32) (local $i i32)
+    (local.set $p (global.get $heap))
+    (loop $l
+      (i32.store8 (i32.add (local.get $p) (local.get $i)) (i32.const 0))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $size))))
+    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
+    (local.get $p))
+  ;; an allocator that never returns
+  (func (export "alloc_forever") (param $size i32) (result i32)
+    (loop $l (br $l))
+    (i32.const 0))
   ;; loops forever, closed by br
   (func (export "spin")
     (loop $l (global.set $sink (i32.add (global.get $sink) (i32.const 1))) (br $l)))
