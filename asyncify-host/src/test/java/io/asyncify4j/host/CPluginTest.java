@@ -44,7 +44,6 @@ class CPluginTest {
     void concurrentCallsOnOneInstanceGiveTheRightSum(String variant) throws Exception {
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         try (AsyncInstance guest = builder(variant, stdout).build()) {
-            guest.callBlocking("_initialize");
             List<CompletableFuture<long[]>> calls = new ArrayList<>();
             for (int id = 0; id < 3; id++) {
                 calls.add(guest.call("handle", id));
@@ -83,7 +82,6 @@ class CPluginTest {
                     return CompletableFuture.supplyAsync(() -> key * 2, CompletableFuture.delayedExecutor(1, TimeUnit.MILLISECONDS));
                 }))
                 .build()) {
-            guest.callBlocking("_initialize");
             long before = guest.stackPointer().getValue();
             for (int round = 0; round < 3; round++) {
                 CompletableFuture<long[]> call = guest.call("handle", 9);

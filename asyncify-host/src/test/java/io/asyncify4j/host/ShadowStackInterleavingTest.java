@@ -122,7 +122,6 @@ class ShadowStackInterleavingTest {
                     return f;
                 }))
                 .build()) {
-            guest.callBlocking("_initialize");
             List<CompletableFuture<long[]>> results = new ArrayList<>();
             for (int id = 1; id <= 3; id++) {
                 results.add(guest.call("handle", id));
