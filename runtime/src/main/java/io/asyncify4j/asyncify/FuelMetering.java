@@ -37,7 +37,8 @@ import static io.asyncify4j.asyncify.Emit.op;
  * <p>A check is first placed as a bare call of the exhausted import (a <em>marker</em>) with its cost
  * on the side: the instrumenter emits a cheap combined check for markers in instrumented functions
  * (one branch in the hot path, see FunctionInstrumenter), and {@link #expand} turns the others into the
- * plain check {@code fuel -= cost; if (fuel < 0) fuel_exhausted();}.
+ * plain check {@code fuel -= cost; if (fuel < 0) fuel_exhausted();}, or on an unrolled loop's back edge
+ * {@code fuel -= cost; br_if $loop (fuel >= 0); fuel_exhausted(); br $loop}.
  */
 final class FuelMetering {
     private final int fuelGlobal;
@@ -50,6 +51,11 @@ final class FuelMetering {
      * with the size of one iteration of the original loop.
      */
     private final Map<Instruction, Integer> unrolledLoops = new IdentityHashMap<>();
+    /**
+     * Markers on the back edge of an unrolled loop, each followed by the {@code br} to its loop: they
+     * expand to a check whose fast path is a {@code br_if} to the loop (see {@link #expand}).
+     */
+    private final java.util.Set<Instruction> backEdges = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     /** First instructions of bare charges (see {@link #placeCharges}): costs before them stop there. */
     private final java.util.Set<Instruction> chargeStarts =
             java.util.Collections.newSetFromMap(new IdentityHashMap<>());
@@ -310,17 +316,37 @@ final class FuelMetering {
      * Unrolls loops of the common shape {@code loop ... br_if 0 end} (no params or results, no other
      * branch to the loop, no nested loop other than an unrolled one) so that their check runs once per
      * round of {@link #unrollFactor} iterations: a check costs about as much as a tight loop's body.
-     * Inner loops are unrolled first, so a loop around an unrolled one can be unrolled in turn.
+     * Inner loops are unrolled first, so a loop around an unrolled one can be unrolled in turn. When
+     * the condition ends with a comparison (flipped for free) or an {@code i32.eqz} (dropped), each copy
+     * leaves through a negated {@code br_if}:
      * <pre>
      * block $exit
      *   loop $l
      *     body; br_if $exit (not cond)     ;; once per copy
-     *     (check: the next round's cost)
+     *     (check: the next round's cost; with fuel left, br_if $l)
      *     br $l
      *   end
      * end
      * </pre>
-     * The check sits on the back edge and charges the next round; the first round is charged by the
+     * Otherwise (a bare counter, {@code local.tee $n (n - 1)}: negating it would cost an
+     * {@code i32.eqz} per iteration) the copies nest in ifs, each copy's condition entering the next,
+     * and the loop is left through an else arm, once per run:
+     * <pre>
+     * block $exit
+     *   loop $l
+     *     body; cond
+     *     if
+     *       body; cond
+     *       if ... (check; br $l) ... else br $exit end
+     *     else br $exit end
+     *   end
+     * end
+     * </pre>
+     * Per iteration both cost what the original loop does (one branch on the condition); the
+     * {@code $exit} block is left out when the loop ends a block or if without results, whose label is
+     * the exit then. The check sits on the back edge and charges the next round; its fast path is a
+     * {@code br_if} to the loop (see {@link #expand} and FunctionInstrumenter), so a round costs 8
+     * instructions more than its copies. The first round is charged by the
      * enclosing check (function entry or outer loop header), so a loop that ends within its first
      * round, as most short inner loops do, runs no check at all. A loop that exits early has paid for
      * the iterations it did not run: charges stay static (so deterministic), and at most one round
@@ -439,25 +465,55 @@ final class FuelMetering {
             boolean exitThroughEnclosing) {
         List<Instruction> body = loop.body();
         List<Instruction> iteration = body.subList(0, body.size() - 1); // leaves the condition
+        boolean nested = !negatesFreely(iteration);
+        int exitShift = exitThroughEnclosing ? 0 : 1;
+        SimpleInstruction check = marker(0);
+        backEdges.add(check);
         List<Instruction> out = new ArrayList<>();
-        for (int copy = 0; copy < factor; copy++) {
-            // Inside a new $exit block, branches out of the loop reach one label further.
-            out.addAll(copyShiftingOuterLabels(iteration, 0, exitThroughEnclosing ? 0 : 1));
-            negateCondition(out);
-            out.add(SimpleInstruction.of(Opcode.BR_IF, 1)); // to $exit, or past the enclosing block's end
+        if (nested) {
+            // Built from the inside out (an if keeps its own copy of the arm it is given). The copy
+            // inside `copy` ifs has its branches out of the loop reach that many labels further; the
+            // else arm of the if after it leaves through $exit (or the enclosing label), past the loop
+            // and those ifs.
+            out.add(check);
+            out.add(SimpleInstruction.of(Opcode.BR, factor));
+            for (int copy = factor - 1; copy >= 0; copy--) {
+                List<Instruction> outer = copyShiftingOuterLabels(iteration, 0, copy + exitShift);
+                List<Instruction> exit = new ArrayList<>();
+                exit.add(SimpleInstruction.of(Opcode.BR, copy + 2));
+                outer.add(new IfInstruction(BlockType.EMPTY, out, exit));
+                out = outer;
+            }
+        } else {
+            for (int copy = 0; copy < factor; copy++) {
+                // Inside a new $exit block, branches out of the loop reach one label further.
+                out.addAll(copyShiftingOuterLabels(iteration, 0, exitShift));
+                negateCondition(out);
+                out.add(SimpleInstruction.of(Opcode.BR_IF, 1)); // to $exit, or past the enclosing block's end
+            }
+            out.add(check);
+            out.add(SimpleInstruction.of(Opcode.BR, 0));
         }
         // The original body is dropped: its checks (of nested unrolled loops) live on in the copies.
         InstructionWalker.forEach(iteration, in -> {
             costs.remove(in);
+            backEdges.remove(in);
             unrolledLoops.remove(in);
         });
-        SimpleInstruction check = marker(0);
-        out.add(check);
-        out.add(SimpleInstruction.of(Opcode.BR, 0));
         costs.put(check, costOutsideLoops(out));
         BlockInstruction unrolled = new BlockInstruction(Opcode.LOOP, BlockType.EMPTY, out);
         unrolledLoops.put(unrolled, iterationSize);
         return exitThroughEnclosing ? unrolled : BlockInstruction.block(BlockType.EMPTY, List.of(unrolled));
+    }
+
+    /**
+     * Whether the condition {@code iteration} leaves on the stack can be negated without an instruction
+     * (it ends with a comparison to flip, or an {@code i32.eqz} to drop).
+     */
+    private static boolean negatesFreely(List<Instruction> iteration) {
+        Instruction last = iteration.get(iteration.size() - 1);
+        return last instanceof SimpleInstruction
+                && (last.opcode() == Opcode.I32_EQZ || flippedComparison(last.opcode()) != null);
     }
 
     /**
@@ -489,6 +545,9 @@ final class FuelMetering {
                         Long cost = costs.get(s);
                         if (cost != null) {
                             costs.put(copy, cost); // the back-edge check of a nested unrolled loop
+                            if (backEdges.contains(s)) {
+                                backEdges.add(copy);
+                            }
                         }
                         out.add(copy);
                         break;
@@ -604,7 +663,10 @@ final class FuelMetering {
         }
     }
 
-    /** Replaces the markers in {@code body} (nested bodies included) by plain checks. */
+    /**
+     * Replaces the markers in {@code body} (nested bodies included) by plain checks, those on back
+     * edges by {@link #backEdgeCheck}.
+     */
     void expand(List<Instruction> body) {
         ListIterator<Instruction> it = body.listIterator();
         while (it.hasNext()) {
@@ -616,7 +678,10 @@ final class FuelMetering {
                 }
             } else if (costs.containsKey(in)) {
                 it.remove();
-                for (Instruction c : plainCheck(costs.get(in), in)) {
+                List<Instruction> check = backEdges.contains(in)
+                        ? backEdgeCheck(costs.get(in), in, ((SimpleInstruction) body.get(it.nextIndex())).index())
+                        : plainCheck(costs.get(in), in);
+                for (Instruction c : check) {
                     it.add(c);
                 }
             }
@@ -774,6 +839,15 @@ final class FuelMetering {
 
     /** {@code fuel -= cost}, then pushes {@code fuel < 0}. */
     List<Instruction> chargeAndTest(long cost) {
+        return chargeAndCompare(cost, Opcode.I64_LT_S);
+    }
+
+    /** {@code fuel -= cost}, then pushes {@code fuel >= 0} (fuel left). */
+    List<Instruction> chargeAndTestLeft(long cost) {
+        return chargeAndCompare(cost, Opcode.I64_GE_S);
+    }
+
+    private List<Instruction> chargeAndCompare(long cost, Opcode comparison) {
         List<Instruction> out = new ArrayList<>();
         out.add(globalGet(fuelGlobal));
         out.add(op(Opcode.I64_CONST, cost));
@@ -781,7 +855,28 @@ final class FuelMetering {
         out.add(globalSet(fuelGlobal));
         out.add(globalGet(fuelGlobal));
         out.add(op(Opcode.I64_CONST, 0));
-        out.add(op(Opcode.I64_LT_S));
+        out.add(op(comparison));
+        return out;
+    }
+
+    /** Whether {@code marker} sits on the back edge of an unrolled loop, followed by its {@code br}. */
+    boolean isBackEdge(Instruction marker) {
+        return backEdges.contains(marker);
+    }
+
+    /**
+     * The check on an unrolled loop's back edge, before its {@code br label}: with fuel left, straight
+     * back to the loop; otherwise the call, then the {@code br}.
+     * <pre>
+     * fuel -= cost
+     * br_if label (fuel &gt;= 0)
+     * fuel_exhausted()
+     * </pre>
+     */
+    private List<Instruction> backEdgeCheck(long cost, Instruction call, int label) {
+        List<Instruction> out = chargeAndTestLeft(cost);
+        out.add(SimpleInstruction.of(Opcode.BR_IF, label));
+        out.add(call);
         return out;
     }
 

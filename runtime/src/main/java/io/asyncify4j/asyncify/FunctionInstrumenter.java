@@ -538,7 +538,12 @@ final class FunctionInstrumenter {
                 }
                 held = List.of();
                 heldOnStack = false;
-                emitFuelCheck(out, (SimpleInstruction) x, fuelCost, range);
+                if (abi.fuel().isBackEdge(x)) {
+                    emitBackEdgeFuelCheck(out, (SimpleInstruction) x, fuelCost, range,
+                            labels.map(((SimpleInstruction) body.get(i + 1)).index()));
+                } else {
+                    emitFuelCheck(out, (SimpleInstruction) x, fuelCost, range);
+                }
                 start = i + 1;
                 continue;
             }
@@ -679,6 +684,39 @@ final class FunctionInstrumenter {
         labels.exitSynthetic();
         slow.add(ifThen(callAndCheck));
         out.add(ifThen(slow));
+    }
+
+    /**
+     * The check on an unrolled loop's back edge (the original {@code br} to the loop follows it): with
+     * fuel left and running normally, a branch straight back to the loop, else the slow path of
+     * {@link #emitFuelCheck}, then that {@code br}. {@code (fuel >= 0) > state} is true exactly when
+     * both hold (state is 0 when running normally):
+     * <pre>
+     * fuel -= cost
+     * br_if loop ((fuel &gt;= 0) &gt;u state)          ;; the state test only outside the running copy
+     * if (state == normal || callIndex == k)         ;; exhausted, or rewinding to this check
+     *   call fuel_exhausted; (unwind check)
+     * </pre>
+     */
+    private void emitBackEdgeFuelCheck(List<Instruction> out, SimpleInstruction call, long cost, int[] range,
+            long loopLabel) {
+        out.addAll(abi.fuel().chargeAndTestLeft(cost));
+        if (normalOnly) {
+            out.add(op(Opcode.BR_IF, loopLabel));
+            emitUnwindable(out, call, range);
+            return;
+        }
+        out.add(globalGet(abi.stateGlobal()));
+        out.add(op(Opcode.I32_GT_U));
+        out.add(op(Opcode.BR_IF, loopLabel));
+        isNormal(out);
+        callIndexIn(out, range[0], range[1]);
+        out.add(op(Opcode.I32_OR));
+        labels.enterSynthetic();
+        List<Instruction> callAndCheck = new ArrayList<>();
+        emitUnwindable(callAndCheck, call, range);
+        labels.exitSynthetic();
+        out.add(ifThen(callAndCheck));
     }
 
     /**

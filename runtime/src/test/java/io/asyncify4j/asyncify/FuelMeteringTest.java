@@ -91,8 +91,12 @@ class FuelMeteringTest {
      * the original module's; returns the preemptions.
      */
     private static long runExactlyAsOriginal(String wat, int n, long quantum) {
-        byte[] original = Wat2Wasm.parse(wat);
-        byte[] wasm = Asyncify.transform(original, metered());
+        return runExactlyAsOriginal(wat, n, quantum, metered());
+    }
+
+    private static long runExactlyAsOriginal(String wat, int n, long quantum, AsyncifyOptions options) {
+        byte[] original = Guest.named(wat); // the remove list names functions
+        byte[] wasm = Asyncify.transform(original, options);
         long expected = Instance.builder(Parser.parse(original)).build().export("run").apply(n)[0];
         SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.always());
         var fuel = driver.fuelImport(quantum);
@@ -197,8 +201,9 @@ class FuelMeteringTest {
         int n = rounds * factor;
         long perRound = (fuelUsed(wat, 2 * n) - fuelUsed(wat, n)) / rounds;
         // Per copy: local.get, if (+3 for its then-arm, not +4 for both), the decrement (4), the
-        // condition, its negation and the exit (3); then the check and the back branch (2), +1.
-        assertThat(perRound).isEqualTo(factor * (1 + 1 + 3 + 4 + 3) + 3);
+        // condition and the if holding the next copy (2: a bare local.get cannot be negated for free,
+        // so the copies nest in ifs); then the check and the back branch (2), +1.
+        assertThat(perRound).isEqualTo(factor * (1 + 1 + 3 + 4 + 2) + 3);
     }
 
     @Test
@@ -234,13 +239,13 @@ class FuelMeteringTest {
         assertThat(report.instrumented()).extracting(AsyncifyReport.InstrumentedFunction::index)
                 .doesNotContain(first, first + 1).contains(first + 2);
         // The loop (a body of 8 instructions) is unrolled; per round its back-edge check charges, for
-        // each copy, the body (8), the negated condition and the exit (2), $mid (3, +1) and two runs of
-        // $leaf (3, +1 each); then the check and the back branch (2), +1.
+        // each copy, the body (8), the if holding the next copy (1: the condition is a bare local.get),
+        // $mid (3, +1) and two runs of $leaf (3, +1 each); then the check and the back branch (2), +1.
         int factor = FuelMetering.unrollFactor(8);
         int rounds = 10;
         int n = rounds * factor;
         long perRound = (fuelUsed(wat, 2 * n) - fuelUsed(wat, n)) / rounds;
-        assertThat(perRound).isEqualTo(factor * (8 + 2 + 4 + 2 * 4) + 3);
+        assertThat(perRound).isEqualTo(factor * (8 + 1 + 4 + 2 * 4) + 3);
     }
 
     @Test
@@ -258,6 +263,139 @@ class FuelMeteringTest {
         long ran = fuelUsed(wat, 1);
         assertThat(skipped).isLessThan(50); // the entry and the loop
         assertThat(ran).isBetween(300L + skipped, 320L + skipped); // never below the instructions run
+    }
+
+    /**
+     * A loop whose condition is a bare value (a counter), so its unrolled copies nest in ifs, with an
+     * exit from the middle of its body (at i == 11) that must reach past those ifs; {@code TAIL} is
+     * code after the loop inside its block (empty: the loop ends the block and leaves through its label).
+     */
+    private static String counterLoop(String tail) {
+        return "(module (func $run (export \"run\") (param $n i32) (result i32)"
+                + " (local $i i32) (local $acc i32)"
+                + " (block $out (loop $l"
+                + "   (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))"
+                + "   (br_if $out (i32.eq (local.get $i) (i32.const 11)))"
+                + "   (local.set $i (i32.add (local.get $i) (i32.const 1)))"
+                + "   (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))"
+                + tail + ")"
+                + " (i32.add (local.get $acc) (local.get $i))))";
+    }
+
+    @Test
+    void loopsWithABareConditionNestTheirCopiesAndExitWhereTheOriginalDoes() {
+        String throughEnclosing = counterLoop("");
+        String ownExit = counterLoop(" (local.set $acc (i32.xor (local.get $acc) (i32.const 5)))");
+        for (String wat : new String[] {throughEnclosing, ownExit}) {
+            // n == 0 wraps the counter: the loop leaves at i == 11, through the copies' labels.
+            for (int n = 0; n <= 2 * FuelMetering.unrollFactor(17) + 1; n++) {
+                for (long quantum : new long[] {1, 5, 1000}) {
+                    long preemptions = runExactlyAsOriginal(wat, n, quantum, metered());
+                    if (quantum == 1) {
+                        assertThat(preemptions).as("n=%d", n).isPositive();
+                    }
+                }
+                // Not instrumented: its checks take their plain form, which cannot unwind.
+                runExactlyAsOriginal(wat, n, 1000, notInstrumented());
+            }
+        }
+        // No i32.eqz negating the condition: it goes straight into the if holding the next copy (the
+        // function is left uninstrumented so that no asyncify guard adds one either).
+        byte[] wasm = Asyncify.transform(Guest.named(ownExit), notInstrumented());
+        assertThat(countOpcode(wasm, com.dylibso.chicory.wasm.types.OpCode.I32_EQZ, "run")).isZero();
+        assertThat(countOpcode(wasm, com.dylibso.chicory.wasm.types.OpCode.IF, "run"))
+                .isEqualTo(FuelMetering.unrollFactor(17) + 1); // and the entry check's (exported)
+    }
+
+    /** An exported run that is not instrumented: its checks are expanded in their plain form. */
+    private static AsyncifyOptions notInstrumented() {
+        return AsyncifyOptions.builder().dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
+                .importState(true).fuel(true).removeList(java.util.List.of("run")).build();
+    }
+
+    /** Occurrences of {@code op} in the body of the function named {@code name}. */
+    private static long countOpcode(byte[] wasm, com.dylibso.chicory.wasm.types.OpCode op, String name) {
+        com.dylibso.chicory.wasm.WasmModule module = Parser.parse(wasm);
+        int imported = module.importSection().count(com.dylibso.chicory.wasm.types.ExternalType.FUNCTION);
+        for (int f = 0; f < module.codeSection().functionBodyCount(); f++) {
+            if (name.equals(module.nameSection().nameOfFunction(imported + f))) {
+                return module.codeSection().getFunctionBody(f).instructions().stream()
+                        .filter(in -> in.opcode() == op).count();
+            }
+        }
+        throw new AssertionError("no function " + name);
+    }
+
+    /** Thrown by the exhausted import of {@link #stoppedAfter}: the budget is spent. */
+    private static final class Stopped extends RuntimeException {
+        Stopped() {
+            super("out of fuel", null, false, false);
+        }
+    }
+
+    /**
+     * Runs run(0) of {@code wat} with {@code fuel} units and an exhausted import that stops the guest;
+     * returns the instructions it ran before being stopped; fails if it returns, traps otherwise, or runs
+     * more than {@code 2 * fuel + 1000} instructions.
+     */
+    private static long stoppedAfter(String wat, long fuel, AsyncifyOptions options) {
+        byte[] wasm = Asyncify.transform(Guest.named(wat), options);
+        SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.never());
+        var fuelGlobal = driver.fuelImport(fuel);
+        var stop = new com.dylibso.chicory.runtime.HostFunction(AsyncifyAbi.SUSPEND_MODULE,
+                AsyncifyAbi.FUEL_EXHAUSTED_IMPORT, com.dylibso.chicory.wasm.types.FunctionType.of(
+                        java.util.List.of(), java.util.List.of()), (inst, args) -> {
+                            throw new Stopped();
+                        });
+        long[] executed = {0};
+        Instance instance = Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder()
+                .addFunction(stop).addGlobal(driver.stateImport()).addGlobal(fuelGlobal).build())
+                .withUnsafeExecutionListener((in, stack) -> {
+                    if (++executed[0] > 2 * fuel + 1_000) {
+                        throw new AssertionError("ran " + executed[0] + " instructions on " + fuel + " units");
+                    }
+                }).build();
+        try {
+            driver.call(instance.export("run"), 0);
+        } catch (Stopped expected) {
+            return executed[0];
+        }
+        throw new AssertionError("the guest ended on its own");
+    }
+
+    @Test
+    void endlessLoopsOfEveryUnrolledShapeAreStoppedBySmallBudgets() {
+        // Endless: a constant condition (no free negation: copies nested in ifs), a counter that never
+        // reaches 0 (the same), and a comparison (copies leaving through a negated br_if); each with a
+        // loop ending its block or followed by code, and one around an inner loop that ends in its first
+        // round. A wrong placement (an if arm or copy without the check, a back edge skipping it) would
+        // run until the instruction cap below.
+        String[] conditions = {"(i32.const 1)", "(local.tee $k (i32.add (local.get $k) (i32.const 2)))",
+            "(i32.ge_s (local.get $k) (i32.const 0))"};
+        String[] tails = {"", " (drop (i32.const 0))"};
+        String inner = "(local.set $j (i32.const 3))"
+                + " (loop $in (local.set $j (i32.sub (local.get $j) (i32.const 1))) (br_if $in (local.get $j)))";
+        for (String condition : conditions) {
+            for (String tail : tails) {
+                for (String body : new String[] {"", inner}) {
+                    String wat = "(module (func $run (export \"run\") (param $n i32) (result i32)"
+                            + " (local $k i32) (local $j i32)"
+                            + " (local.set $k (i32.const 1))"
+                            + " (block $b (loop $l " + body
+                            + "   (local.set $n (i32.add (local.get $n) (i32.const 1)))"
+                            + "   (br_if $l " + condition + "))" + tail + ")"
+                            + " (local.get $n)))";
+                    for (AsyncifyOptions options : new AsyncifyOptions[] {metered(), notInstrumented()}) {
+                        for (long budget : new long[] {1, 50, 10_000}) {
+                            // Charges are never below the instructions run: the guest runs about its
+                            // budget, twice over at most with the checks and the code they guard (the
+                            // listener fails the run beyond that).
+                            assertThat(stoppedAfter(wat, budget, options)).as(wat).isPositive();
+                        }
+                    }
+                }
+            }
+        }
     }
 
     @Test

@@ -33,8 +33,16 @@ public final class InstructionCounts {
 
     /** Counts for {@code wasm}, preempted every {@code quantum} units in the preempted run. */
     public static Counts of(byte[] wasm, long quantum) {
-        long plain = run(wasm, false, 0, SuspendPolicy.never()).instructions();
-        // The options AsyncInstance uses for a metered guest without async imports.
+        long plain = run(wasm, false, 0, SuspendPolicy.never(), null).instructions();
+        byte[] metered = metered(wasm);
+        Run unpreempted = run(metered, true, Long.MAX_VALUE / 2, SuspendPolicy.never(), null);
+        Run preempted = run(metered, true, quantum, SuspendPolicy.always(), null);
+        return new Counts(plain, unpreempted.instructions(), unpreempted.fuelUsed(), quantum, preempted.instructions(),
+                preempted.preemptions());
+    }
+
+    /** {@code wasm} transformed with the options AsyncInstance uses for a metered guest without async imports. */
+    static byte[] metered(byte[] wasm) {
         AsyncifyOptions options = AsyncifyOptions.builder()
                 .ignoreImports(true)
                 .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
@@ -43,20 +51,18 @@ public final class InstructionCounts {
                 .v128ViaHost(true)
                 .fuel(true)
                 .build();
-        byte[] metered = Asyncify.transform(wasm, options);
-        Run unpreempted = run(metered, true, Long.MAX_VALUE / 2, SuspendPolicy.never());
-        Run preempted = run(metered, true, quantum, SuspendPolicy.always());
-        return new Counts(plain, unpreempted.instructions(), unpreempted.fuelUsed(), quantum, preempted.instructions(),
-                preempted.preemptions());
+        return Asyncify.transform(wasm, options);
     }
 
-    private record Run(long instructions, long fuelUsed, long preemptions) {}
+    record Run(long instructions, long fuelUsed, long preemptions) {}
 
     /**
      * Runs {@code _start} counting instructions; a metered module gets {@code quantum} units per slice
-     * and is preempted (unwound and rewound) at a slice end when {@code policy} says so.
+     * and is preempted (unwound and rewound) at a slice end when {@code policy} says so; {@code listener},
+     * when not null, also sees every instruction run.
      */
-    private static Run run(byte[] wasm, boolean metered, long quantum, SuspendPolicy policy) {
+    static Run run(byte[] wasm, boolean metered, long quantum, SuspendPolicy policy,
+            com.dylibso.chicory.runtime.ExecutionListener listener) {
         WasmModule module = Parser.parse(wasm);
         long[] executed = {0};
         try (WasiPreview1 wasi = WasiPreview1.builder()
@@ -73,7 +79,12 @@ public final class InstructionCounts {
             }
             Instance instance = Instance.builder(module).withStart(false)
                     .withImportValues(imports.withFunctions(functions).build())
-                    .withUnsafeExecutionListener((instruction, stack) -> executed[0]++)
+                    .withUnsafeExecutionListener((instruction, stack) -> {
+                        executed[0]++;
+                        if (listener != null) {
+                            listener.onExecution(instruction, stack);
+                        }
+                    })
                     .build();
             try {
                 if (metered && hasExport(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
