@@ -1,23 +1,23 @@
 package io.asyncify4j.adversarial;
 
-import com.dylibso.chicory.runtime.ByteArrayMemory;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.ImportMemory;
-import com.dylibso.chicory.runtime.ImportTable;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.TableInstance;
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.MemoryLimits;
-import com.dylibso.chicory.wasm.types.MutabilityType;
-import com.dylibso.chicory.wasm.types.Table;
-import com.dylibso.chicory.wasm.types.TableLimits;
-import com.dylibso.chicory.wasm.types.Value;
+import run.endive.runtime.ByteArrayMemory;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.ImportMemory;
+import run.endive.runtime.ImportTable;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.runtime.TableInstance;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.MemoryLimits;
+import run.endive.wasm.types.MutabilityType;
+import run.endive.wasm.types.Table;
+import run.endive.wasm.types.TableLimits;
+import run.endive.wasm.types.Value;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyOptions;
 import io.asyncify4j.host.AsyncInstance;
@@ -49,7 +49,7 @@ import java.util.concurrent.TimeoutException;
  * arguments, under a fuel budget).
  * Stages after validation run only on modules our validator accepts. Each stage's outcome is recorded
  * as {@code stage:kind}; an exception that is not one of the typed kinds (our
- * {@link WasmFormatException}s, Chicory's {@link ChicoryException}s, which the host's typed exceptions
+ * {@link WasmFormatException}s, Chicory's {@link WasmEngineException}s, which the host's typed exceptions
  * extend, and Chicory's WasmException for an uncaught wasm exception) is a {@link Finding}.
  */
 public final class CaseRunner {
@@ -99,8 +99,8 @@ public final class CaseRunner {
     /** Whether {@code t} is an exception a caller is promised (typed), after unwrapping futures. */
     public static boolean typed(Throwable t) {
         // WasmException: a wasm exception (throw) no handler caught, Chicory's own typed outcome.
-        return t instanceof WasmFormatException || t instanceof ChicoryException
-                || t instanceof com.dylibso.chicory.runtime.WasmException;
+        return t instanceof WasmFormatException || t instanceof WasmEngineException
+                || t instanceof run.endive.runtime.WasmException;
     }
 
     static String kind(Throwable t) {
@@ -288,26 +288,26 @@ public final class CaseRunner {
         return args;
     }
 
-    private static com.dylibso.chicory.runtime.Memory cappedMemory(MemoryLimits l) {
+    private static run.endive.runtime.Memory cappedMemory(MemoryLimits l) {
         if (l.initialPages() > MAX_PAGES) {
-            throw new com.dylibso.chicory.wasm.UninstantiableException("fuzz limit: memory of " + l.initialPages() + " pages");
+            throw new run.endive.wasm.UninstantiableException("fuzz limit: memory of " + l.initialPages() + " pages");
         }
         return new ByteArrayMemory(new MemoryLimits(l.initialPages(), Math.min(l.maximumPages(), MAX_PAGES), l.shared()));
     }
 
-    private static com.dylibso.chicory.wasm.types.ValType chicory(ValType t) {
+    private static run.endive.wasm.types.ValType chicory(ValType t) {
         switch (t.kind()) {
-            case I32: return com.dylibso.chicory.wasm.types.ValType.I32;
-            case I64: return com.dylibso.chicory.wasm.types.ValType.I64;
-            case F32: return com.dylibso.chicory.wasm.types.ValType.F32;
-            case F64: return com.dylibso.chicory.wasm.types.ValType.F64;
-            case V128: return com.dylibso.chicory.wasm.types.ValType.V128;
+            case I32: return run.endive.wasm.types.ValType.I32;
+            case I64: return run.endive.wasm.types.ValType.I64;
+            case F32: return run.endive.wasm.types.ValType.F32;
+            case F64: return run.endive.wasm.types.ValType.F64;
+            case V128: return run.endive.wasm.types.ValType.V128;
             case REF:
                 if (t.nullable() && t.heapType() == HeapType.FUNC) {
-                    return com.dylibso.chicory.wasm.types.ValType.FuncRef;
+                    return run.endive.wasm.types.ValType.FuncRef;
                 }
                 if (t.nullable() && t.heapType() == HeapType.EXTERN) {
-                    return com.dylibso.chicory.wasm.types.ValType.ExternRef;
+                    return run.endive.wasm.types.ValType.ExternRef;
                 }
                 return null;
             default:
@@ -315,10 +315,10 @@ public final class CaseRunner {
         }
     }
 
-    private static List<com.dylibso.chicory.wasm.types.ValType> chicory(List<ValType> ts) {
-        List<com.dylibso.chicory.wasm.types.ValType> out = new ArrayList<>();
+    private static List<run.endive.wasm.types.ValType> chicory(List<ValType> ts) {
+        List<run.endive.wasm.types.ValType> out = new ArrayList<>();
         for (ValType t : ts) {
-            com.dylibso.chicory.wasm.types.ValType c = chicory(t);
+            run.endive.wasm.types.ValType c = chicory(t);
             if (c == null) {
                 return null;
             }
@@ -337,8 +337,8 @@ public final class CaseRunner {
             switch (imp.kind()) {
                 case FUNCTION: {
                     FuncType t = m.funcType(imp.typeIndex());
-                    List<com.dylibso.chicory.wasm.types.ValType> params = chicory(t.params());
-                    List<com.dylibso.chicory.wasm.types.ValType> results = chicory(t.results());
+                    List<run.endive.wasm.types.ValType> params = chicory(t.params());
+                    List<run.endive.wasm.types.ValType> results = chicory(t.results());
                     if (params == null || results == null) {
                         return null;
                     }
@@ -360,7 +360,7 @@ public final class CaseRunner {
                     break;
                 }
                 case GLOBAL: {
-                    com.dylibso.chicory.wasm.types.ValType t = chicory(imp.global().type());
+                    run.endive.wasm.types.ValType t = chicory(imp.global().type());
                     if (t == null) {
                         return null;
                     }
@@ -380,7 +380,7 @@ public final class CaseRunner {
                     break;
                 }
                 case TABLE: {
-                    com.dylibso.chicory.wasm.types.ValType t = chicory(imp.table().elementType());
+                    run.endive.wasm.types.ValType t = chicory(imp.table().elementType());
                     Limits l = imp.table().limits();
                     if (t == null || l.address64() || l.min() > MAX_TABLE) {
                         return null;

@@ -1,6 +1,6 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.runtime.Instance;
+import run.endive.runtime.Instance;
 import java.util.concurrent.CompletionStage;
 
 /**

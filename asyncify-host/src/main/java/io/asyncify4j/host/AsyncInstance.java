@@ -1,25 +1,25 @@
 package io.asyncify4j.host;
 
-import io.asyncify4j.chicory.ModuleExports;
-import com.dylibso.chicory.compiler.MachineFactoryCompiler;
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.ImportMemory;
-import com.dylibso.chicory.runtime.ImportTable;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
+import io.asyncify4j.engine.ModuleExports;
+import run.endive.compiler.MachineFactoryCompiler;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.ImportMemory;
+import run.endive.runtime.ImportTable;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
 import com.dylibso.chicory.wabt.Wat2Wasm;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasi.WasiPreview1;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.MutabilityType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasi.WasiPreview1;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.MutabilityType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyOptions;
-import io.asyncify4j.chicory.SuspensionDriver;
+import io.asyncify4j.engine.SuspensionDriver;
 import io.asyncify4j.wasm.model.ModuleModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -190,7 +190,7 @@ public final class AsyncInstance implements AutoCloseable {
         if (quantum > 0) {
             globals.add(new ImportGlobal(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT, fuel));
             AsyncImport exhausted = new AsyncImport(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_EXHAUSTED_IMPORT,
-                    com.dylibso.chicory.wasm.types.FunctionType.of(List.of(), List.of()), (inst, args) -> onFuelExhausted());
+                    run.endive.wasm.types.FunctionType.of(List.of(), List.of()), (inst, args) -> onFuelExhausted());
             functions.add(new HostFunction(exhausted.module(), exhausted.name(), exhausted.type(),
                     (inst, args) -> onAsyncImport(exhausted, inst, args)));
         }
@@ -850,8 +850,8 @@ public final class AsyncInstance implements AutoCloseable {
         if (fault != null && fault.kind() == AsyncifyAbi.FAULT_FOREIGN_FRAME) {
             return new ResumeMismatchException(c.export, prepared.functionName(fault.functionIndex()), t);
         }
-        if (t instanceof com.dylibso.chicory.runtime.TrapException || t instanceof com.dylibso.chicory.runtime.WasmRuntimeException
-                || t instanceof com.dylibso.chicory.runtime.WasmException || t instanceof StackOverflowError
+        if (t instanceof run.endive.runtime.TrapException || t instanceof run.endive.runtime.WasmRuntimeException
+                || t instanceof run.endive.runtime.WasmException || t instanceof StackOverflowError
                 || thrownByTheEngine(t)) {
             LOG.debug("call to '{}' trapped", c.export, t);
             return new GuestTrapException(c.export, t);
@@ -876,7 +876,7 @@ public final class AsyncInstance implements AutoCloseable {
             if (c.startsWith("java.") || c.startsWith("jdk.") || c.startsWith("sun.")) {
                 continue; // the JDK method the engine called (a list or array index check)
             }
-            return c.startsWith("com.dylibso.chicory.");
+            return c.startsWith("run.endive.");
         }
         return false;
     }

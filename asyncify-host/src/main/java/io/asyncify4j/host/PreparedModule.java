@@ -1,9 +1,9 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.MalformedException;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.MalformedException;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyException;
@@ -77,7 +77,7 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
         WasmModule parsed;
         try {
             parsed = Parser.parse(out);
-        } catch (ChicoryException e) {
+        } catch (WasmEngineException e) {
             throw new AsyncifyException("the asyncified module does not validate (a transform bug): " + e.getMessage());
         }
         Map<String, FuncType> types = new HashMap<>();
@@ -111,7 +111,7 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
             Parser.parse(input);
         } catch (MalformedException e) {
             throw new MalformedModuleException("malformed module: " + e.getMessage(), -1);
-        } catch (ChicoryException e) {
+        } catch (WasmEngineException e) {
             throw new InvalidModuleException("invalid module: " + e.getMessage());
         } catch (RuntimeException e) {
             throw new InvalidModuleException("invalid module: the engine's parser failed with " + e);

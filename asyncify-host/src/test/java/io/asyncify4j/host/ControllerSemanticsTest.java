@@ -4,10 +4,10 @@ import static io.asyncify4j.host.AsyncInstanceTest.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.WasmException;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.WasmException;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;

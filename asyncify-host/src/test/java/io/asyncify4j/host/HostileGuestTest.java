@@ -4,9 +4,9 @@ import static io.asyncify4j.host.AsyncInstanceTest.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.runtime.HostFunction;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.ReservedImportException;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.ir.Opcode;

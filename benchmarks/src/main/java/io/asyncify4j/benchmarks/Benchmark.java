@@ -6,7 +6,7 @@ import io.asyncify4j.asyncify.AsyncifyReport;
 import io.asyncify4j.benchmarks.BenchResults.LargeModuleResult;
 import io.asyncify4j.benchmarks.BenchResults.Timing;
 import io.asyncify4j.benchmarks.BenchResults.WorkloadResult;
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import java.io.IOException;
@@ -289,7 +289,7 @@ public final class Benchmark {
         }
         // Our output must at least be a module Chicory accepts (parsing validates it).
         try {
-            com.dylibso.chicory.wasm.Parser.parse(out);
+            run.endive.wasm.Parser.parse(out);
         } catch (RuntimeException e) {
             fail("large module: our output does not validate: " + e.getMessage());
         }

@@ -1,14 +1,14 @@
 package io.asyncify4j.cli;
 
-import io.asyncify4j.chicory.ModuleExports;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.wasi.WasiExitException;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.engine.ModuleExports;
+import run.endive.runtime.ImportFunction;
+import run.endive.wasi.WasiExitException;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.host.AsyncInstance;
 import io.asyncify4j.host.Engine;
 import io.asyncify4j.host.FuelExhaustedException;
@@ -78,7 +78,7 @@ final class RunCommand implements Callable<Integer> {
         WasmModule parsed;
         try {
             parsed = Parser.parse(wasm);
-        } catch (ChicoryException e) {
+        } catch (WasmEngineException e) {
             throw CliException.badInput("invalid module " + file + ": " + e.getMessage(), e);
         }
         List<String> wasiArgs = new ArrayList<>();
@@ -138,7 +138,7 @@ final class RunCommand implements Callable<Integer> {
             throw new CliException(FUEL_EXHAUSTED, e.getMessage() + " (in the start function)", e);
         } catch (WasiExitException e) {
             throw new CliException(e.exitCode(), "exited with code " + e.exitCode() + " during instantiation", e);
-        } catch (ChicoryException | io.asyncify4j.wasm.binary.WasmFormatException e) {
+        } catch (WasmEngineException | io.asyncify4j.wasm.binary.WasmFormatException e) {
             throw new CliException(Main.FAILED, "cannot instantiate " + file + ": " + e.getMessage(), e);
         }
     }

@@ -1,22 +1,22 @@
 package io.asyncify4j.asyncify;
 
-import io.asyncify4j.chicory.ModuleExports;
+import io.asyncify4j.engine.ModuleExports;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasi.WasiExitException;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasi.WasiPreview1;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasi.WasiExitException;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasi.WasiPreview1;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -149,7 +149,7 @@ class CWorkloadDifferentialTest {
     private static Run runAsyncified(byte[] wasm, String name, List<String> args, SuspendPolicy policy) {
         Run run = new Run();
         SuspensionDriver driver = new SuspensionDriver(policy);
-        List<com.dylibso.chicory.runtime.ImportGlobal> globals = List.of(driver.stateImport());
+        List<run.endive.runtime.ImportGlobal> globals = List.of(driver.stateImport());
         run(run, wasm, name, args, tick -> {
             List<ImportFunction> fs = new ArrayList<>();
             fs.add(driver.suspending(tick)); // only async_tick may suspend
@@ -169,7 +169,7 @@ class CWorkloadDifferentialTest {
      */
     private static void run(Run run, byte[] wasm, String name, List<String> args,
                             Function<HostFunction, List<ImportFunction>> tickImports,
-                            List<com.dylibso.chicory.runtime.ImportGlobal> globals,
+                            List<run.endive.runtime.ImportGlobal> globals,
                             Function<ExportFunction, long[]> call) {
         WasmModule module = Parser.parse(wasm);
         List<String> argv = new ArrayList<>();

@@ -2,22 +2,23 @@ package io.asyncify4j.asyncify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.ImportTable;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasm.types.Value;
-import com.dylibso.chicory.runtime.WasmFunctionHandle;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionImport;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.Import;
-import com.dylibso.chicory.wasm.types.ValType;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.ImportTable;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasm.types.Value;
+import run.endive.runtime.WasmFunctionHandle;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionImport;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.Import;
+import run.endive.wasm.types.ValType;
+import io.asyncify4j.engine.References;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.model.NameSection;
@@ -93,7 +94,7 @@ final class Guest {
                 FunctionType type = module.typeSection().getType(fi.typeIndex());
                 String name = imp.module() + "." + imp.name();
                 WasmFunctionHandle custom = overrides.get(name);
-                out.add(new HostFunction(imp.module(), imp.name(), type, (inst, raw) -> {
+                out.add(new HostFunction(imp.module(), imp.name(), type, References.withHandles(type, (inst, raw) -> {
                     long n = ++calls;
                     long[] args = normalize(type.params(), raw);
                     if (!exactV128) {
@@ -104,7 +105,7 @@ final class Guest {
                         return custom.apply(inst, args);
                     }
                     return results(type, args, n);
-                }));
+                })));
             }
             return out;
         }
@@ -234,7 +235,8 @@ final class Guest {
         List<Run> runs = new ArrayList<>();
         for (long[] args : argLists) {
             int before = host.log.size();
-            Outcome o = outcome(inst, export, () -> inst.export(export).apply(args));
+            Outcome o = outcome(inst, export, () -> References.callWithHandles(inst.exportType(export), args,
+                    (a, r) -> inst.export(export).applyWithRefs(a, r), a -> inst.export(export).apply(a)));
             runs.add(new Run(o, List.copyOf(host.log.subList(before, host.log.size())), 0));
         }
         return runs;
@@ -263,7 +265,7 @@ final class Guest {
         Run call(String export, long... args) {
             int before = host.log.size();
             long s = driver.suspensions();
-            Outcome o = outcome(instance, export, () -> driver.call(instance.export(export), args));
+            Outcome o = outcome(instance, export, () -> driver.callWithHandles(instance, export, args));
             return new Run(o, List.copyOf(host.log.subList(before, host.log.size())), driver.suspensions() - s);
         }
 

@@ -13,7 +13,7 @@ import static io.asyncify4j.wasm.testutil.Ir.set;
 import static io.asyncify4j.wasm.testutil.Ir.types;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.ir.BlockType;
 import io.asyncify4j.wasm.ir.Opcode;
 import io.asyncify4j.wasm.model.ElementSegment;

@@ -16,7 +16,7 @@ import static io.asyncify4j.wasm.testutil.Ir.types;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.ir.BlockType;
 import io.asyncify4j.wasm.ir.Opcode;

@@ -1,18 +1,18 @@
 package io.asyncify4j.spectest;
 
-import io.asyncify4j.chicory.ModuleExports;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.TrapException;
-import com.dylibso.chicory.wasm.UninstantiableException;
-import com.dylibso.chicory.wasm.WasmModule;
+import io.asyncify4j.engine.ModuleExports;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.runtime.TrapException;
+import run.endive.wasm.UninstantiableException;
+import run.endive.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyOptions;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -65,7 +65,7 @@ final class AsyncifyPipeline implements ModePipeline {
         }
         functions.add(driver.suspendPoint());
         functions.addAll(SuspensionDriver.v128Imports());
-        List<com.dylibso.chicory.runtime.ImportGlobal> globals = withState(imports);
+        List<run.endive.runtime.ImportGlobal> globals = withState(imports);
         if (fuelQuantum > 0) {
             functions.add(driver.fuelExhausted());
             globals.add(driver.fuelImport(fuelQuantum));
@@ -90,15 +90,15 @@ final class AsyncifyPipeline implements ModePipeline {
     }
 
 
-    private List<com.dylibso.chicory.runtime.ImportGlobal> withState(ImportValues imports) {
-        List<com.dylibso.chicory.runtime.ImportGlobal> globals = new ArrayList<>(Arrays.asList(imports.globals()));
+    private List<run.endive.runtime.ImportGlobal> withState(ImportValues imports) {
+        List<run.endive.runtime.ImportGlobal> globals = new ArrayList<>(Arrays.asList(imports.globals()));
         globals.add(driver.stateImport());
         return globals;
     }
 
     @Override
     public long[] invoke(Instance instance, String export, long[] args) {
-        return driver.call(instance.export(export), args);
+        return driver.callWithHandles(instance, export, args);
     }
 
     @Override

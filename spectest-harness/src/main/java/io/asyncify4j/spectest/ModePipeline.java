@@ -1,9 +1,11 @@
 package io.asyncify4j.spectest;
 
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
+import io.asyncify4j.engine.References;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
 
 /**
  * How one spec-test mode loads and drives modules. A fresh pipeline is made for every script run
@@ -49,8 +51,12 @@ public interface ModePipeline {
         return 0;
     }
 
-    /** Calls an exported function; v128 values take two slots, low half first. */
+    /**
+     * Calls an exported function; v128 values take two slots, low half first; references as host
+     * handles ({@link References}: the engine gets externref objects).
+     */
     default long[] invoke(Instance instance, String export, long[] args) {
-        return instance.export(export).apply(args);
+        ExportFunction f = instance.export(export);
+        return References.callWithHandles(instance.exportType(export), args, f::applyWithRefs, f::apply);
     }
 }

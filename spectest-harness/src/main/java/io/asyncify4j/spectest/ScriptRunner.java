@@ -1,17 +1,18 @@
 package io.asyncify4j.spectest;
 
-import com.dylibso.chicory.runtime.ChicoryInterruptedException;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.Store;
-import com.dylibso.chicory.runtime.WasmException;
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.InvalidException;
-import com.dylibso.chicory.wasm.MalformedException;
-import com.dylibso.chicory.wasm.UninstantiableException;
-import com.dylibso.chicory.wasm.UnlinkableException;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.runtime.WasmInterruptedException;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.Instance;
+import run.endive.runtime.Store;
+import run.endive.runtime.WasmException;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.InvalidException;
+import run.endive.wasm.MalformedException;
+import run.endive.wasm.UninstantiableException;
+import run.endive.wasm.UnlinkableException;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.ValType;
+import io.asyncify4j.engine.References;
 import io.asyncify4j.spectest.host.PrintSink;
 import io.asyncify4j.spectest.host.SpectestHost;
 import io.asyncify4j.spectest.report.CommandFailure;
@@ -323,6 +324,9 @@ public final class ScriptRunner {
             if (ValType.V128.equals(g.getType())) {
                 return new long[] {g.getValueLow(), g.getValueHigh()};
             }
+            if (References.isObject(g.getType())) {
+                return new long[] {References.toHandle(g.getRefValue())};
+            }
             return new long[] {g.getValue()};
         }
         long[] args = WasmValues.toSlots(a.args());
@@ -386,15 +390,15 @@ public final class ScriptRunner {
     }
 
     /**
-     * Whether {@code e} is the expected trap. Any {@link ChicoryException} thrown by a call counts
+     * Whether {@code e} is the expected trap. Any {@link WasmEngineException} thrown by a call counts
      * (Chicory 1.7.5 raises some runtime traps, e.g. "unaligned atomic", as {@link InvalidException});
      * during instantiation, load errors (malformed, invalid, unlinkable) are not traps.
      */
     private Outcome checkTrap(String expected, String text, Throwable e, boolean instantiation) {
-        if (e instanceof ChicoryInterruptedException || timedOut) {
+        if (e instanceof WasmInterruptedException || timedOut) {
             return Outcome.fail(expected, describe(e));
         }
-        boolean isTrap = e instanceof ChicoryException
+        boolean isTrap = e instanceof WasmEngineException
                 && !(instantiation
                         && (e instanceof MalformedException
                                 || e instanceof InvalidException
@@ -439,7 +443,7 @@ public final class ScriptRunner {
         }
     }
 
-    private Outcome assertRejected(WastCommand c, Class<? extends ChicoryException> type, String what) {
+    private Outcome assertRejected(WastCommand c, Class<? extends WasmEngineException> type, String what) {
         if (c.isTextModule()) {
             return Outcome.skip("text module " + c.filename() + " (wabt did not convert it to binary)");
         }
@@ -463,7 +467,7 @@ public final class ScriptRunner {
         }
     }
 
-    private Outcome assertLoadFails(WastCommand c, Class<? extends ChicoryException> type, String what) {
+    private Outcome assertLoadFails(WastCommand c, Class<? extends WasmEngineException> type, String what) {
         String expected = what + " module \"" + c.text() + "\"";
         byte[] bytes;
         try {
@@ -479,7 +483,7 @@ public final class ScriptRunner {
         }
     }
 
-    private Outcome checkRejection(String expected, Class<? extends ChicoryException> type, String text, Throwable e) {
+    private Outcome checkRejection(String expected, Class<? extends WasmEngineException> type, String text, Throwable e) {
         if (!type.isInstance(e)) {
             return Outcome.fail(expected, describe(e));
         }

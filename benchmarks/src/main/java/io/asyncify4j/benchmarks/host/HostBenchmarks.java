@@ -1,12 +1,12 @@
 package io.asyncify4j.benchmarks.host;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
 import com.dylibso.chicory.wabt.Wat2Wasm;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.wasm.Parser;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.host.AsyncImport;
 import io.asyncify4j.host.AsyncInstance;
 import io.asyncify4j.host.Engine;
@@ -129,7 +129,7 @@ public final class HostBenchmarks {
             var module = Parser.parse(Wat2Wasm.parse(PING));
             Instance.Builder b = Instance.builder(module).withImportValues(ImportValues.builder().addFunction(ping).build());
             if (engine == Engine.COMPILER) {
-                b.withMachineFactory(com.dylibso.chicory.compiler.MachineFactoryCompiler.compile(module));
+                b.withMachineFactory(run.endive.compiler.MachineFactoryCompiler.compile(module));
             }
             Instance instance = b.build();
             var loop = instance.export("loop");

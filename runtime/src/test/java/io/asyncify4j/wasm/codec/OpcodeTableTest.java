@@ -3,10 +3,10 @@ package io.asyncify4j.wasm.codec;
 import static io.asyncify4j.wasm.testutil.Ir.op;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.OpCode;
-import com.dylibso.chicory.wasm.types.WasmEncoding;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.OpCode;
+import run.endive.wasm.types.WasmEncoding;
 import io.asyncify4j.wasm.binary.BinaryReader;
 import io.asyncify4j.wasm.binary.BinaryWriter;
 import io.asyncify4j.wasm.ir.BlockInstruction;
@@ -310,7 +310,7 @@ class OpcodeTableTest {
         byte[] module = WasmCodec.encode(moduleWithBody(all));
         WasmModule parsed = Parser.builder().withValidation(false).build()
                 .parse(() -> new ByteArrayInputStream(module));
-        List<com.dylibso.chicory.wasm.types.Instruction> theirs = new ArrayList<>(
+        List<run.endive.wasm.types.Instruction> theirs = new ArrayList<>(
                 parsed.codeSection().getFunctionBody(0).instructions());
         List<String> chicoryOps = new ArrayList<>();
         for (var in : theirs) {

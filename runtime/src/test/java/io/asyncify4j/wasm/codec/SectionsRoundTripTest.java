@@ -3,7 +3,7 @@ package io.asyncify4j.wasm.codec;
 import static io.asyncify4j.wasm.testutil.RoundTrip.args;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.wasm.types.NameCustomSection;
+import run.endive.wasm.types.NameCustomSection;
 import io.asyncify4j.wasm.binary.BinaryReader;
 import io.asyncify4j.wasm.binary.BinaryWriter;
 import io.asyncify4j.wasm.ir.Instruction;

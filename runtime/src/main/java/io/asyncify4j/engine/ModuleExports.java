@@ -1,6 +1,6 @@
-package io.asyncify4j.chicory;
+package io.asyncify4j.engine;
 
-import com.dylibso.chicory.wasm.WasmModule;
+import run.endive.wasm.WasmModule;
 
 /** Questions about a parsed module's exports that Chicory's API does not answer directly. */
 public final class ModuleExports {

@@ -1,14 +1,18 @@
-package io.asyncify4j.chicory;
+package io.asyncify4j.engine;
 
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.Memory;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.MutabilityType;
-import com.dylibso.chicory.wasm.types.ValType;
+import java.util.function.Supplier;
+import run.endive.runtime.CallResult;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.Instance;
+import run.endive.runtime.Memory;
+import run.endive.runtime.WasmFunctionHandle;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.MutabilityType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import java.util.List;
 
@@ -98,12 +102,8 @@ public final class SuspensionDriver {
 
     /** A host import that runs {@code delegate} and then may suspend the guest, per the policy. */
     public ImportFunction suspending(ImportFunction delegate) {
-        int slots = 0;
-        for (ValType t : delegate.returnTypes()) {
-            slots += t.equals(ValType.V128) ? 2 : 1;
-        }
         return new ImportFunction(delegate.module(), delegate.name(), delegate.functionType(),
-                new Suspending(delegate.handle(), slots, policy));
+                new Suspending(delegate.handle(), References.slots(delegate.returnTypes()), policy));
     }
 
     /** The number of suspensions performed so far. */
@@ -117,16 +117,35 @@ public final class SuspensionDriver {
 
     /** Calls an export, resuming it after every suspension until it returns normally. */
     public long[] call(ExportFunction export, long... args) {
+        return drive(() -> export.apply(args));
+    }
+
+    /**
+     * As {@link #call(ExportFunction, long...)} through {@code applyWithRefs}: for exports with
+     * externref or GC reference parameters or results, which the engine passes as objects.
+     */
+    public CallResult callWithRefs(ExportFunction export, long[] args, Object[] refs) {
+        return drive(() -> export.applyWithRefs(args, refs));
+    }
+
+    /** Calls an export in the handle view of {@link References} (the spec harness's values). */
+    public long[] callWithHandles(Instance instance, String name, long[] args) {
+        ExportFunction export = instance.export(name);
+        return References.callWithHandles(instance.exportType(name), args,
+                (a, r) -> callWithRefs(export, a, r), a -> call(export, a));
+    }
+
+    private <R> R drive(Supplier<R> call) {
         boolean topLevel = depth++ == 0;
         if (topLevel) {
             policy.onTopLevelCall();
         }
         try {
-            long[] result = export.apply(args);
+            R result = call.get();
             while (topLevel && state() == AsyncifyAbi.STATE_UNWINDING) {
                 suspensions++;
                 state.setValue(AsyncifyAbi.STATE_REWINDING); // stop the unwind, start the rewind
-                result = export.apply(args);
+                result = call.get();
             }
             return result;
         } catch (RuntimeException | Error e) {
@@ -138,35 +157,48 @@ public final class SuspensionDriver {
         }
     }
 
-    /** Runs a host function and may unwind the guest afterwards; on rewind returns the saved result. */
-    private final class Suspending implements com.dylibso.chicory.runtime.WasmFunctionHandle {
-        private final com.dylibso.chicory.runtime.WasmFunctionHandle delegate;
+    /**
+     * Runs a host function and may unwind the guest afterwards; on rewind returns the saved result.
+     * Results are kept as the engine gave them, references as objects.
+     */
+    private final class Suspending implements WasmFunctionHandle {
+        private final WasmFunctionHandle delegate;
         private final int resultSlots;
         private final SuspendPolicy when;
-        private long[] saved;
+        private CallResult saved;
         private boolean suspendedHere;
 
-        Suspending(com.dylibso.chicory.runtime.WasmFunctionHandle delegate, int resultSlots, SuspendPolicy when) {
+        Suspending(WasmFunctionHandle delegate, int resultSlots, SuspendPolicy when) {
             this.delegate = delegate;
             this.resultSlots = resultSlots;
             this.when = when;
         }
 
         @Override
-        public long[] apply(com.dylibso.chicory.runtime.Instance instance, long... args) {
+        public long[] apply(Instance instance, long... args) {
+            return run(() -> CallResult.of(delegate.apply(instance, args), null)).longs();
+        }
+
+        @Override
+        public CallResult applyWithRefs(Instance instance, long[] args, Object[] refs) {
+            return run(() -> delegate.applyWithRefs(instance, args, refs));
+        }
+
+        private CallResult run(Supplier<CallResult> host) {
             if (state() == AsyncifyAbi.STATE_REWINDING && suspendedHere) {
                 suspendedHere = false;
                 state.setValue(AsyncifyAbi.STATE_NORMAL); // stop_rewind: the guest continues from here
-                long[] result = saved;
+                CallResult result = saved;
                 saved = null;
                 return result;
             }
-            long[] result = delegate.apply(instance, args);
+            CallResult result = host.get();
             if (state() == AsyncifyAbi.STATE_NORMAL && when.shouldSuspend()) {
                 saved = result;
                 suspendedHere = true;
                 state.setValue(AsyncifyAbi.STATE_UNWINDING);
-                return resultSlots == 0 ? null : new long[resultSlots];
+                // placeholders, dropped by the unwinding guest (null references)
+                return CallResult.of(resultSlots == 0 ? null : new long[resultSlots], null);
             }
             return result;
         }
