@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Random modules (binaryen's translate-to-fuzz output, committed under src/test/resources/random;
- * scripts/generate-random-corpus.sh regenerates them) run three ways: plain on Chicory; asyncified
+ * scripts/generate-random-corpus.sh regenerates them) run three ways: plain on Endive; asyncified
  * with every import unwinding and the host suspending at every import call; and fuel-metered with a
  * one-unit quantum, so the host preempts the guest (unwind, rewind) at every fuel check. Every export
  * is called in order after {@code hangLimitInitializer}; the logged values, results, traps and the
@@ -103,9 +103,9 @@ class DifferentialTest {
             assertThat(imp.module()).isEqualTo("fuzzing-support");
             String kind = imp.name().substring("log-".length());
             var params = model.funcType(imp.typeIndex()).params();
-            List<run.endive.wasm.types.ValType> chicoryParams = new ArrayList<>();
+            List<run.endive.wasm.types.ValType> engineParams = new ArrayList<>();
             for (var p : params) {
-                chicoryParams.add(switch (p.kind()) {
+                engineParams.add(switch (p.kind()) {
                     case I32 -> run.endive.wasm.types.ValType.I32;
                     case I64 -> run.endive.wasm.types.ValType.I64;
                     case F32 -> run.endive.wasm.types.ValType.F32;
@@ -113,7 +113,7 @@ class DifferentialTest {
                     default -> throw new AssertionError("log import of " + p);
                 });
             }
-            ImportFunction f = new HostFunction(imp.module(), imp.name(), FunctionType.of(chicoryParams, List.of()),
+            ImportFunction f = new HostFunction(imp.module(), imp.name(), FunctionType.of(engineParams, List.of()),
                     (inst, args) -> {
                         trace.add("log " + kind + " " + Arrays.toString(args));
                         return null;

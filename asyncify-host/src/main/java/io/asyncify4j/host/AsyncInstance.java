@@ -1,7 +1,9 @@
 package io.asyncify4j.host;
 
+import io.asyncify4j.engine.EngineErrors;
+import io.asyncify4j.engine.Engines;
 import io.asyncify4j.engine.ModuleExports;
-import run.endive.compiler.MachineFactoryCompiler;
+import io.asyncify4j.engine.References;
 import run.endive.runtime.ExportFunction;
 import run.endive.runtime.GlobalInstance;
 import run.endive.runtime.HostFunction;
@@ -69,7 +71,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AsyncInstance implements AutoCloseable {
     /**
-     * Fuel units per slice when none is given: about 2 to 4 ms of guest code on Chicory's interpreter
+     * Fuel units per slice when none is given: about 2 to 4 ms of guest code on Endive's interpreter
      * (the C workloads use 250 to 560 units per microsecond there), a time slice of the order operating
      * system schedulers use; every slice end costs an unwind and a rewind when the guest is preempted.
      * An instance without a quantum of its own checks for stop requests (cancel, close, deadline) at
@@ -200,12 +202,8 @@ public final class AsyncInstance implements AutoCloseable {
                 .withMemories(b.memories)
                 .withTables(b.tables)
                 .build();
-        // Chicory would run an exported _start at instantiation: a WASI command is run by calling it.
-        Instance.Builder ib = Instance.builder(module).withImportValues(imports).withStart(false);
-        if (b.engine == Engine.COMPILER) {
-            ib.withMachineFactory(MachineFactoryCompiler.compile(module));
-        }
-        this.instance = ib.build();
+        // Endive would run an exported _start at instantiation: a WASI command is run by calling it.
+        this.instance = Engines.builder(module, imports, b.engine.kind()).withStart(false).build();
         this.stackPointer = shadowStack.isPresent() ? instance.global(shadowStack.getAsInt()) : null;
         List<GlobalInstance> coroutineGlobals = new ArrayList<>();
         for (String g : b.coroutineGlobals) {
@@ -262,6 +260,7 @@ public final class AsyncInstance implements AutoCloseable {
     /**
      * Calls an exported function. The future completes with its results (one {@code long} per slot,
      * v128 taking two; empty for none) when the call returns, however many times it suspends.
+     * Externref and GC reference arguments and results are host handles ({@link References}).
      *
      * <p>By default an instance runs one call at a time: a call made while another is running or
      * suspended waits, in order, until that one finishes (see {@link Builder#withInterleavedCalls}).
@@ -361,7 +360,7 @@ public final class AsyncInstance implements AutoCloseable {
             }
             slot += p == io.asyncify4j.wasm.model.ValType.V128 ? 2 : 1;
         }
-        return instance.export(export);
+        return References.exportWithHandles(instance, export);
     }
 
     /** Bytes of saved asyncify stacks (frames, references, globals) held by the suspended calls. */
@@ -410,7 +409,7 @@ public final class AsyncInstance implements AutoCloseable {
         }
     }
 
-    /** The Chicory instance underneath, for memory and global access. Do not call its exports directly. */
+    /** The Endive instance underneath, for memory and global access. Do not call its exports directly. */
     public Instance instance() {
         return instance;
     }
@@ -850,35 +849,12 @@ public final class AsyncInstance implements AutoCloseable {
         if (fault != null && fault.kind() == AsyncifyAbi.FAULT_FOREIGN_FRAME) {
             return new ResumeMismatchException(c.export, prepared.functionName(fault.functionIndex()), t);
         }
-        if (t instanceof run.endive.runtime.TrapException || t instanceof run.endive.runtime.WasmRuntimeException
-                || t instanceof run.endive.runtime.WasmException || t instanceof StackOverflowError
-                || thrownByTheEngine(t)) {
+        if (EngineErrors.isTrap(t)) {
             LOG.debug("call to '{}' trapped", c.export, t);
             return new GuestTrapException(c.export, t);
         }
         LOG.debug("guest call to '{}' failed", c.export, t);
         return t;
-    }
-
-    /**
-     * An unchecked Java exception raised inside the engine itself while it ran guest code (e.g. an index
-     * out of bounds on a table operation it does not check): a trap the engine failed to type, not the
-     * host's exception (those start in host code).
-     */
-    private static boolean thrownByTheEngine(Throwable t) {
-        if (!(t instanceof IndexOutOfBoundsException || t instanceof ArithmeticException
-                || t instanceof NegativeArraySizeException || t instanceof ClassCastException
-                || t instanceof NullPointerException || t instanceof IllegalArgumentException)) {
-            return false;
-        }
-        for (StackTraceElement e : t.getStackTrace()) {
-            String c = e.getClassName();
-            if (c.startsWith("java.") || c.startsWith("jdk.") || c.startsWith("sun.")) {
-                continue; // the JDK method the engine called (a list or array index check)
-            }
-            return c.startsWith("run.endive.");
-        }
-        return false;
     }
 
     /** Builder of {@link AsyncInstance}. */
@@ -916,7 +892,7 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
-        /** An ordinary (synchronous) Chicory host function. */
+        /** An ordinary (synchronous) Endive host function. */
         public Builder withHostFunction(ImportFunction function) {
             hostFunctions.add(Objects.requireNonNull(function));
             return this;
@@ -937,7 +913,7 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
-        /** WASI preview 1 (Chicory's implementation) with these options. */
+        /** WASI preview 1 (Endive's implementation) with these options. */
         public Builder withWasi(WasiOptions options) {
             this.wasiOptions = Objects.requireNonNull(options);
             return this;

@@ -2,11 +2,11 @@ package io.asyncify4j.host;
 
 import run.endive.wasm.WasmEngineException;
 import run.endive.wasm.MalformedException;
-import run.endive.wasm.Parser;
 import run.endive.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyException;
+import io.asyncify4j.engine.Engines;
 import io.asyncify4j.asyncify.AsyncifyOptions;
 import io.asyncify4j.asyncify.ReservedImportException;
 import io.asyncify4j.wasm.binary.MalformedModuleException;
@@ -29,11 +29,11 @@ import java.util.Set;
 
 /**
  * A module validated, limited and asyncified for a given set of options, cached so that many instances of
- * one module (a scheduler running thousands of guests) transform and parse it once. Chicory's parsed
+ * one module (a scheduler running thousands of guests) transform and parse it once. Endive's parsed
  * module is immutable and shared between instances.
  *
  * @param model the module as it runs (transformed, limits applied)
- * @param parsed Chicory's parse of it
+ * @param parsed Endive's parse of it
  * @param guestExports the function exports of the module as it was handed in: the only ones a host calls
  * @param exportTypes the type of every function export of the module as it runs
  * @param inputFunctionImports function imports of the module as it was handed in
@@ -76,7 +76,7 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
         byte[] out = WasmCodec.encode(model);
         WasmModule parsed;
         try {
-            parsed = Parser.parse(out);
+            parsed = Engines.parse(out);
         } catch (WasmEngineException e) {
             throw new AsyncifyException("the asyncified module does not validate (a transform bug): " + e.getMessage());
         }
@@ -108,7 +108,7 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
     /** Every module is validated (by the engine) before anything else touches it. */
     private static void validate(byte[] input) {
         try {
-            Parser.parse(input);
+            Engines.parse(input);
         } catch (MalformedException e) {
             throw new MalformedModuleException("malformed module: " + e.getMessage(), -1);
         } catch (WasmEngineException e) {

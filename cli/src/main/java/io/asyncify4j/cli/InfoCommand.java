@@ -66,7 +66,7 @@ final class InfoCommand implements Callable<Integer> {
         WasmModule module;
         List<String> sections = new ArrayList<>();
         try {
-            module = Parser.parse(wasm);
+            module = io.asyncify4j.engine.Engines.parse(wasm);
             Parser.parseWithoutDecoding(wasm, s -> sections.add(describeSection(s)));
         } catch (WasmEngineException e) {
             throw CliException.badInput("invalid module " + file + ": " + e.getMessage(), e);

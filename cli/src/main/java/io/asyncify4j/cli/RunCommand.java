@@ -1,11 +1,11 @@
 package io.asyncify4j.cli;
 
+import io.asyncify4j.engine.Engines;
 import io.asyncify4j.engine.ModuleExports;
 import run.endive.runtime.ImportFunction;
 import run.endive.wasi.WasiExitException;
 import run.endive.wasi.WasiOptions;
 import run.endive.wasm.WasmEngineException;
-import run.endive.wasm.Parser;
 import run.endive.wasm.WasmModule;
 import run.endive.wasm.types.FunctionType;
 import run.endive.wasm.types.ValType;
@@ -50,7 +50,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--invoke", paramLabel = "EXPORT", description = "Call this exported function and print its results.")
     String invoke;
 
-    @Option(names = "--compiler", description = "Run on Chicory's compiler instead of its interpreter.")
+    @Option(names = "--compiler", description = "Run on Endive's compiler instead of its interpreter.")
     boolean compiler;
 
     @Option(names = "--fuel", paramLabel = "N",
@@ -77,7 +77,7 @@ final class RunCommand implements Callable<Integer> {
         byte[] wasm = ModuleFiles.wasmBytes(file);
         WasmModule parsed;
         try {
-            parsed = Parser.parse(wasm);
+            parsed = Engines.parse(wasm);
         } catch (WasmEngineException e) {
             throw CliException.badInput("invalid module " + file + ": " + e.getMessage(), e);
         }

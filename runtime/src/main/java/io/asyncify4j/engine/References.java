@@ -2,6 +2,7 @@ package io.asyncify4j.engine;
 
 import java.util.List;
 import run.endive.runtime.CallResult;
+import run.endive.runtime.ExportFunction;
 import run.endive.runtime.Instance;
 import run.endive.runtime.WasmFunctionHandle;
 import run.endive.runtime.WasmExternRef;
@@ -140,22 +141,27 @@ public final class References {
         };
     }
 
-    /** A call through {@code applyWithRefs}: slots and the objects at reference positions. */
-    @FunctionalInterface
-    public interface RefCall {
-        CallResult apply(long[] args, Object[] refs);
-    }
-
     /**
-     * Calls a function of {@code type} with arguments and results in the handle view: through
-     * {@code withRefs} when the type has object references, else through {@code plain}.
+     * Export {@code name} of {@code instance} in the handle view: {@code apply(long...)} works for every
+     * signature, reference arguments and results given as host handles (the engine's own
+     * {@code apply} refuses functions with externref or GC reference parameters or results).
      */
-    public static long[] callWithHandles(FunctionType type, long[] args, RefCall withRefs,
-                                         java.util.function.Function<long[], long[]> plain) {
+    public static ExportFunction exportWithHandles(Instance instance, String name) {
+        ExportFunction f = instance.export(name);
+        FunctionType type = instance.exportType(name);
         if (!needsObjects(type)) {
-            return plain.apply(args);
+            return f;
         }
-        CallResult r = withRefs.apply(args, objectsFromHandles(type.params(), args));
-        return toHandles(type.returns(), r);
+        return new ExportFunction() {
+            @Override
+            public long[] apply(long... args) {
+                return toHandles(type.returns(), f.applyWithRefs(args, objectsFromHandles(type.params(), args)));
+            }
+
+            @Override
+            public CallResult applyWithRefs(long[] args, Object[] refs) {
+                return f.applyWithRefs(args, refs);
+            }
+        };
     }
 }

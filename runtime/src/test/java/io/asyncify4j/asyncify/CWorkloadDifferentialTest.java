@@ -35,7 +35,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Differential test on real C programs: the WASI workloads in {@code workloads/} (fannkuch-redux,
- * nbody, sort+hash, compiled by clang) are run plainly on Chicory, where {@code env.async_tick} returns
+ * nbody, sort+hash, compiled by clang) are run plainly on Endive, where {@code env.async_tick} returns
  * at once, and asyncified with {@code env.async_tick} as the only unwinding import, under a
  * {@link SuspensionDriver} that suspends the guest at every {@code async_tick} call and resumes it at
  * once. Stdout, stderr, exit code and the sequence of {@code async_tick} arguments must be identical,
@@ -162,7 +162,7 @@ class CWorkloadDifferentialTest {
     }
 
     /**
-     * Instantiates without running {@code _start} (Chicory would call it from instantiation), runs the
+     * Instantiates without running {@code _start} (Endive would call it from instantiation), runs the
      * deferred start function if the transform exported one, then {@code _start} through {@code call}.
      * WASI's {@code proc_exit} ends the run with {@link WasiExitException}; a {@code main} returning 0
      * makes {@code _start} return normally.

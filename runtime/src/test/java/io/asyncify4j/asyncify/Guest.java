@@ -35,7 +35,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Runs a module plainly on Chicory and asyncified under a {@link SuspensionDriver}, with deterministic
+ * Runs a module plainly on Endive and asyncified under a {@link SuspensionDriver}, with deterministic
  * host imports that log every call, so the two runs can be compared (differential testing).
  *
  * <p>Every function import other than the transform's own ({@code asyncify4j.*}) gets a host function
@@ -70,8 +70,8 @@ final class Guest {
         final Map<String, WasmFunctionHandle> overrides = new HashMap<>();
         long calls;
         /**
-         * Whether v128 arguments are seen with their two halves in the order Chicory hands them over.
-         * Off by default: Chicory 1.7.5's interpreter swaps the halves of a v128 on every local.set (a
+         * Whether v128 arguments are seen with their two halves in the order the engine hands them over.
+         * Off by default: Endive 1.0.x's interpreter swaps the halves of a v128 on every local.set (a
          * local.set/local.get pair reverses them), so the extra locals the transform spills through
          * change the order a host function sees even though no wasm code can tell. With it off, the
          * halves are sorted first; compare transformed runs with each other to check the order.
@@ -144,7 +144,7 @@ final class Guest {
     }
 
     /**
-     * Chicory may hand over an i32 or f32 with garbage in the upper half of its long slot: keep only the
+     * Endive may hand over an i32 or f32 with garbage in the upper half of its long slot: keep only the
      * bits the type defines, so equal wasm values compare equal.
      */
     static long[] normalize(List<ValType> types, long[] raw) {
@@ -235,8 +235,7 @@ final class Guest {
         List<Run> runs = new ArrayList<>();
         for (long[] args : argLists) {
             int before = host.log.size();
-            Outcome o = outcome(inst, export, () -> References.callWithHandles(inst.exportType(export), args,
-                    (a, r) -> inst.export(export).applyWithRefs(a, r), a -> inst.export(export).apply(a)));
+            Outcome o = outcome(inst, export, () -> References.exportWithHandles(inst, export).apply(args));
             runs.add(new Run(o, List.copyOf(host.log.subList(before, host.log.size())), 0));
         }
         return runs;
@@ -384,7 +383,7 @@ final class Guest {
     /**
      * Where {@link AbiDriver} may keep the data in memory 0 (its last 48 KiB), or -1 when the module does
      * not suit it: no memory 0 of its own, other imports than functions, v128 values (which the module
-     * memory configuration saves with SIMD instructions Chicory lacks), or a start function.
+     * memory configuration saves with SIMD instructions Endive 1.0.x's interpreter lacks), or a start function.
      */
     private static int abiDataAddress(byte[] wasm) {
         ModuleModel m = WasmCodec.decode(wasm);

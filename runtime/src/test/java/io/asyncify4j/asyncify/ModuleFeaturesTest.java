@@ -139,7 +139,7 @@ class ModuleFeaturesTest {
         byte[] a = Wat.wat(HALF_INSTANTIATED);
         byte[] b = Wat.wat(CALLER);
 
-        // Plain Chicory first: the expected outcome.
+        // Plain Endive first: the expected outcome.
         TableInstance plainTable = newTable();
         Guest.Host plainHost = new Guest.Host();
         WasmModule pa = Guest.parse(a);

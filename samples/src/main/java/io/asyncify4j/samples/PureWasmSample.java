@@ -1,10 +1,10 @@
 package io.asyncify4j.samples;
 
+import io.asyncify4j.engine.Engines;
 import run.endive.runtime.HostFunction;
 import run.endive.runtime.ImportValues;
 import run.endive.runtime.Instance;
 import com.dylibso.chicory.wabt.Wat2Wasm;
-import run.endive.wasm.Parser;
 import run.endive.wasm.types.FunctionType;
 import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.Asyncify;
@@ -37,6 +37,6 @@ public final class PureWasmSample implements Sample {
                     return null;
                 });
         // Instantiating runs the start function, which is the example's whole program.
-        Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder().addFunction(print).build()).build();
+        Engines.instantiate(Engines.parse(wasm), ImportValues.builder().addFunction(print).build());
     }
 }

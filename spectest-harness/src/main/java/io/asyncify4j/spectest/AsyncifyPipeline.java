@@ -1,12 +1,12 @@
 package io.asyncify4j.spectest;
 
+import io.asyncify4j.engine.EngineErrors;
+import io.asyncify4j.engine.Engines;
 import io.asyncify4j.engine.ModuleExports;
 import run.endive.runtime.HostFunction;
 import run.endive.runtime.ImportFunction;
 import run.endive.runtime.ImportValues;
 import run.endive.runtime.Instance;
-import run.endive.runtime.TrapException;
-import run.endive.wasm.UninstantiableException;
 import run.endive.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
@@ -45,7 +45,7 @@ final class AsyncifyPipeline implements ModePipeline {
                 .secondaryMemoryPages(1, 16384)
                 .importState(true)
                 .deferStart(true)
-                .v128ViaHost(true) // Chicory's interpreter has no v128.load/store
+                .v128ViaHost(true) // Endive's interpreter has no v128.load/store
                 .suspendAtFunctionEntriesAndLoops(chaos)
                 .fuel(fuelQuantum > 0)
                 .build();
@@ -77,13 +77,12 @@ final class AsyncifyPipeline implements ModePipeline {
                 .withTables(Arrays.asList(imports.tables()))
                 .withTags(Arrays.asList(imports.tags()))
                 .build();
-        Instance instance = Instance.builder(module).withImportValues(withAsyncify).build();
+        Instance instance = Engines.instantiate(module, withAsyncify);
         if (ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
             try {
                 driver.call(instance.export(AsyncifyAbi.DEFERRED_START_EXPORT));
-            } catch (TrapException e) {
-                // As Chicory reports a trapping start function run during instantiation.
-                throw new UninstantiableException(e.getMessage(), e);
+            } catch (RuntimeException e) {
+                throw EngineErrors.asStartFunctionFailure(e); // as the engine reports it during instantiation
             }
         }
         return instance;

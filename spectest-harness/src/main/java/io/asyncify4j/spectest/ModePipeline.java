@@ -1,10 +1,9 @@
 package io.asyncify4j.spectest;
 
 import io.asyncify4j.engine.References;
-import run.endive.runtime.ExportFunction;
+import io.asyncify4j.engine.Engines;
 import run.endive.runtime.ImportValues;
 import run.endive.runtime.Instance;
-import run.endive.wasm.Parser;
 import run.endive.wasm.WasmModule;
 
 /**
@@ -16,20 +15,20 @@ import run.endive.wasm.WasmModule;
  * {@code assert_unlinkable} and {@code assert_uninstantiable}. Modules the script expects to be
  * rejected ({@code assert_malformed}, {@code assert_invalid}) are not transformed: they are first
  * offered to {@link #rejects} (a mode whose own decoder rejects them has rejected them correctly), and
- * otherwise handed to Chicory unchanged, which must then reject them.
+ * otherwise handed to Endive unchanged, which must then reject them.
  *
  * <p>The remaining hooks let a mode drive instances (e.g. resume suspended guests until they finish);
- * their defaults run Chicory directly.
+ * their defaults run Endive directly.
  */
 public interface ModePipeline {
 
-    /** The bytes to hand to Chicory for a module that must load; may throw to report a transform failure. */
+    /** The bytes to hand to Endive for a module that must load; may throw to report a transform failure. */
     byte[] prepare(byte[] wasm);
 
     /**
      * Offers a module the script expects to be rejected to this mode's own decoder.
      *
-     * @return why this mode rejects it, or {@code null} when it accepts it (Chicory then gets the
+     * @return why this mode rejects it, or {@code null} when it accepts it (Endive then gets the
      *     original bytes and must reject them)
      */
     default String rejects(byte[] wasm) {
@@ -38,12 +37,12 @@ public interface ModePipeline {
 
     /** Parses (and validates) prepared bytes. */
     default WasmModule parse(byte[] wasm) {
-        return Parser.parse(wasm);
+        return Engines.parse(wasm);
     }
 
     /** Instantiates a parsed module (running its start function). */
     default Instance instantiate(WasmModule module, ImportValues imports) {
-        return Instance.builder(module).withImportValues(imports).build();
+        return Engines.instantiate(module, imports);
     }
 
     /** How many times this pipeline suspended and resumed a guest (asyncify and chaos modes). */
@@ -56,7 +55,6 @@ public interface ModePipeline {
      * handles ({@link References}: the engine gets externref objects).
      */
     default long[] invoke(Instance instance, String export, long[] args) {
-        ExportFunction f = instance.export(export);
-        return References.callWithHandles(instance.exportType(export), args, f::applyWithRefs, f::apply);
+        return References.exportWithHandles(instance, export).apply(args);
     }
 }

@@ -1,10 +1,10 @@
 package io.asyncify4j.benchmarks.host;
 
+import io.asyncify4j.engine.Engines;
 import run.endive.runtime.HostFunction;
 import run.endive.runtime.ImportValues;
 import run.endive.runtime.Instance;
 import com.dylibso.chicory.wabt.Wat2Wasm;
-import run.endive.wasm.Parser;
 import run.endive.wasm.types.FunctionType;
 import run.endive.wasm.types.ValType;
 import io.asyncify4j.host.AsyncImport;
@@ -126,12 +126,8 @@ public final class HostBenchmarks {
         try (Completer completer = new Completer()) {
             HostFunction ping = new HostFunction("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
                     (inst, args) -> completer.next().join()); // the guest's thread blocks until completion
-            var module = Parser.parse(Wat2Wasm.parse(PING));
-            Instance.Builder b = Instance.builder(module).withImportValues(ImportValues.builder().addFunction(ping).build());
-            if (engine == Engine.COMPILER) {
-                b.withMachineFactory(run.endive.compiler.MachineFactoryCompiler.compile(module));
-            }
-            Instance instance = b.build();
+            Instance instance = Engines.builder(Engines.parse(Wat2Wasm.parse(PING)),
+                    ImportValues.builder().addFunction(ping).build(), engine.kind()).build();
             var loop = instance.export("loop");
             loop.apply(Math.max(1, roundTrips / 10), depth); // warm-up
             long start = System.nanoTime();

@@ -1,12 +1,12 @@
 package io.asyncify4j.benchmarks.host;
 
+import io.asyncify4j.engine.Engines;
 import run.endive.runtime.ImportFunction;
 import run.endive.runtime.ImportValues;
 import run.endive.runtime.Instance;
 import run.endive.wasi.WasiExitException;
 import run.endive.wasi.WasiOptions;
 import run.endive.wasi.WasiPreview1;
-import run.endive.wasm.Parser;
 import run.endive.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
@@ -19,7 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Counts the instructions Chicory's interpreter executes for a WASI workload, plain and fuel-metered:
+ * Counts the instructions Endive's interpreter executes for a WASI workload, plain and fuel-metered:
  * a deterministic measure of what metering adds, free of the JIT noise that moves run times.
  */
 public final class InstructionCounts {
@@ -57,7 +57,7 @@ public final class InstructionCounts {
      * and is preempted (unwound and rewound) at a slice end when {@code policy} says so.
      */
     private static Run run(byte[] wasm, boolean metered, long quantum, SuspendPolicy policy) {
-        WasmModule module = Parser.parse(wasm);
+        WasmModule module = Engines.parse(wasm);
         long[] executed = {0};
         try (WasiPreview1 wasi = WasiPreview1.builder()
                 .withOptions(WasiOptions.builder().withStdout(new ByteArrayOutputStream()).build()).build()) {
@@ -71,8 +71,8 @@ public final class InstructionCounts {
                 functions.addAll(SuspensionDriver.v128Imports());
                 imports.addGlobal(driver.stateImport()).addGlobal(fuel);
             }
-            Instance instance = Instance.builder(module).withStart(false)
-                    .withImportValues(imports.withFunctions(functions).build())
+            Instance instance = Engines.builder(module, imports.withFunctions(functions).build(), Engines.Kind.INTERPRETER)
+                    .withStart(false)
                     .withUnsafeExecutionListener((instruction, stack) -> executed[0]++)
                     .build();
             try {
