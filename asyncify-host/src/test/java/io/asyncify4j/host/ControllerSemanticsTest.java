@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Threading, deep recursion, shadow stacks, Binaryen-asyncified modules and exceptions. */
 class ControllerSemanticsTest {
@@ -61,7 +61,7 @@ class ControllerSemanticsTest {
 
     /** Many instances driven from many threads; no instance is ever entered by two threads at once. */
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void instancesAreNeverEnteredTwiceAtOnce(Engine engine) throws Exception {
         int instances = 8;
         int callsPerInstance = 40;
@@ -165,7 +165,7 @@ class ControllerSemanticsTest {
 
     /** A module asyncified ahead of time by Binaryen's wasm-opt (see binaryen-input.wat) is driven too. */
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void drivesAModuleAsyncifiedByBinaryen(Engine engine) throws Exception {
         byte[] wasm;
         try (InputStream in = getClass().getResourceAsStream("binaryen-asyncified.wasm")) {

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import run.endive.runtime.CallResult;
 import run.endive.runtime.HostFunction;
 import run.endive.runtime.Instance;
@@ -141,7 +141,7 @@ class ReferencesAcrossSuspensionsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void referencesSurviveASuspension(Engine engine) throws Exception {
         Host host = new Host();
         Waits waits = new Waits();
@@ -158,7 +158,7 @@ class ReferencesAcrossSuspensionsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void twoSuspendedCallsKeepTheirOwnReferences(Engine engine) throws Exception {
         Host host = new Host();
         Waits waits = new Waits();

@@ -69,15 +69,67 @@ public final class Engines {
         return "unknown";
     }
 
+    /**
+     * Whether the engine's compiler runs modules of this runtime: Endive publishes its compiler at
+     * 1.0.0 only, which fails on every module parsed by runtime 1.1.0+ (block types are encoded
+     * differently since 1.1.0), so compiler and runtime must share their minor version.
+     */
+    public static boolean compilerSupported() {
+        return minor(compilerVersion()).equals(minor(version()));
+    }
+
+    /** Whether the interpreter runs SIMD instructions (Endive 1.2.0+; 1.0.x and 1.1.x have none). */
+    public static boolean interpreterRunsSimd() {
+        return atLeast(version(), 1, 2);
+    }
+
+    /**
+     * Whether the interpreter swaps a v128's two halves on {@code local.set} (Endive before 1.2.0;
+     * pinned by EngineLimitationsTest). The v128 save/restore imports of {@link SuspensionDriver}
+     * follow it.
+     */
+    public static boolean swapsV128HalvesOnLocalSet() {
+        return !atLeast(version(), 1, 2);
+    }
+
+    /** The runtime's {@code major.minor}, e.g. {@code 1.0}. */
+    public static String minorVersion() {
+        return minor(version());
+    }
+
+    private static String minor(String version) {
+        int second = version.indexOf('.', version.indexOf('.') + 1);
+        return second < 0 ? version : version.substring(0, second);
+    }
+
+    private static boolean atLeast(String version, int major, int minor) {
+        String[] parts = version.split("[.-]");
+        try {
+            int ma = Integer.parseInt(parts[0]);
+            int mi = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
+            return ma > major || (ma == major && mi >= minor);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     /** Parses and validates a module; throws the engine's {@code MalformedException} / {@code InvalidException}. */
     public static WasmModule parse(byte[] wasm) {
         return Parser.parse(wasm);
     }
 
-    /** An instance builder for {@code module} with {@code imports}, running on {@code kind}. */
+    /**
+     * An instance builder for {@code module} with {@code imports}, running on {@code kind}; the compiler
+     * throws {@link UnsupportedOperationException} where {@link #compilerSupported} is false.
+     */
     public static Instance.Builder builder(WasmModule module, ImportValues imports, Kind kind) {
         Instance.Builder b = Instance.builder(module).withImportValues(imports);
         if (kind == Kind.COMPILER) {
+            if (!compilerSupported()) {
+                throw new UnsupportedOperationException("Endive's compiler " + compilerVersion()
+                        + " cannot run modules of runtime " + version() + " (it needs runtime " + minor(compilerVersion())
+                        + ".x); use the interpreter");
+            }
             b.withMachineFactory(MachineFactoryCompiler.compile(module));
         }
         return b;

@@ -45,7 +45,7 @@ final class AsyncifyPipeline implements ModePipeline {
                 .secondaryMemoryPages(1, 16384)
                 .importState(true)
                 .deferStart(true)
-                .v128ViaHost(true) // Endive's interpreter has no v128.load/store
+                .v128ViaHost(!Engines.interpreterRunsSimd()) // Endive 1.0.x's interpreter has no v128.load/store
                 .suspendAtFunctionEntriesAndLoops(chaos)
                 .fuel(fuelQuantum > 0)
                 .build();
