@@ -1,11 +1,12 @@
 /**
- * asyncify4j's engine-free core: the wasm codec, module model, typed IR and validator
- * ({@code io.asyncify4j.wasm.*}) and the asyncify transform ({@code io.asyncify4j.asyncify}); and, for
- * the host module only, the driving of asyncified instances on Chicory ({@code io.asyncify4j.chicory}).
+ * asyncify4j's core: the engine-free wasm codec, module model, typed IR and validator
+ * ({@code io.asyncify4j.wasm.*}) and asyncify transform ({@code io.asyncify4j.asyncify}); and the
+ * binding to the Endive engine ({@code io.asyncify4j.engine}), the one place that names engine classes.
  */
 module asyncify4j.runtime {
-    requires transitive com.dylibso.chicory.wasm;
-    requires transitive com.dylibso.chicory.runtime;
+    requires transitive run.endive.wasm;
+    requires transitive run.endive.runtime;
+    requires run.endive.compiler;
     requires org.slf4j;
 
     exports io.asyncify4j.asyncify;
@@ -15,5 +16,5 @@ module asyncify4j.runtime {
     exports io.asyncify4j.wasm.model;
     exports io.asyncify4j.wasm.typing;
     exports io.asyncify4j.wasm.validation;
-    exports io.asyncify4j.chicory to asyncify4j.host;
+    exports io.asyncify4j.engine;
 }

@@ -1,23 +1,22 @@
 package io.asyncify4j.adversarial;
 
-import com.dylibso.chicory.runtime.ByteArrayMemory;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.ImportMemory;
-import com.dylibso.chicory.runtime.ImportTable;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.TableInstance;
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.MemoryLimits;
-import com.dylibso.chicory.wasm.types.MutabilityType;
-import com.dylibso.chicory.wasm.types.Table;
-import com.dylibso.chicory.wasm.types.TableLimits;
-import com.dylibso.chicory.wasm.types.Value;
+import io.asyncify4j.engine.EngineErrors;
+import io.asyncify4j.engine.EngineTypes;
+import io.asyncify4j.engine.Engines;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.ImportMemory;
+import run.endive.runtime.ImportTable;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.runtime.TableInstance;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.MutabilityType;
+import run.endive.wasm.types.Table;
+import run.endive.wasm.types.TableLimits;
+import run.endive.wasm.types.Value;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyOptions;
 import io.asyncify4j.host.AsyncInstance;
@@ -26,7 +25,6 @@ import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.Export;
 import io.asyncify4j.wasm.model.ExternalKind;
 import io.asyncify4j.wasm.model.FuncType;
-import io.asyncify4j.wasm.model.HeapType;
 import io.asyncify4j.wasm.model.Import;
 import io.asyncify4j.wasm.model.Limits;
 import io.asyncify4j.wasm.model.ModuleModel;
@@ -44,18 +42,18 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Runs one module through every stage a guest goes through: our decoder, our validator, the asyncify
- * transform, Chicory (parse and instantiate, without running the start function), and
+ * transform, the engine, Endive (parse and instantiate, without running the start function), and
  * {@link AsyncInstance} (build, which runs the start function, and call every export with zero
  * arguments, under a fuel budget).
  * Stages after validation run only on modules our validator accepts. Each stage's outcome is recorded
  * as {@code stage:kind}; an exception that is not one of the typed kinds (our
- * {@link WasmFormatException}s, Chicory's {@link ChicoryException}s, which the host's typed exceptions
- * extend, and Chicory's WasmException for an uncaught wasm exception) is a {@link Finding}.
+ * {@link WasmFormatException}s, the engine's exceptions, which the host's typed exceptions
+ * extend, and the engine's WasmException for an uncaught wasm exception) is a {@link Finding}.
  */
 public final class CaseRunner {
     /** Fuel budget of every AsyncInstance call. */
     public static final long FUEL_BUDGET = 1_000_000;
-    /** Memory pages a case may use (plain Chicory and AsyncInstance). */
+    /** Memory pages a case may use (plain engine and AsyncInstance). */
     public static final int MAX_PAGES = 256;
     /** Largest table a case may declare before it is skipped (engines allocate tables eagerly). */
     public static final long MAX_TABLE = 100_000;
@@ -98,9 +96,9 @@ public final class CaseRunner {
 
     /** Whether {@code t} is an exception a caller is promised (typed), after unwrapping futures. */
     public static boolean typed(Throwable t) {
-        // WasmException: a wasm exception (throw) no handler caught, Chicory's own typed outcome.
-        return t instanceof WasmFormatException || t instanceof ChicoryException
-                || t instanceof com.dylibso.chicory.runtime.WasmException;
+        // An uncaught wasm exception (throw with no handler) is the engine's own typed outcome.
+        return t instanceof WasmFormatException || EngineErrors.isEngineException(t)
+                || EngineErrors.isUncaughtWasmException(t);
     }
 
     static String kind(Throwable t) {
@@ -136,7 +134,7 @@ public final class CaseRunner {
             record("transform", e);
         }
         if (usesSimd(model)) {
-            // Chicory's interpreter has no SIMD ("Machine doesn't recognize Instruction"): nothing to run.
+            // Endive 1.0.x's interpreter has no SIMD ("Machine doesn't recognize Instruction"): nothing to run.
             outcomes.put("run", "skipped (SIMD)");
             return;
         }
@@ -162,15 +160,14 @@ public final class CaseRunner {
     private void plain(byte[] wasm, ModuleModel model, ImportValues imports) throws Finding {
         Instance instance;
         try {
-            WasmModule module = Parser.parse(wasm);
-            // Without the start function: Chicory's interpreter cannot be stopped in every loop (a
-            // br_table back edge never checks for interruption), and it has no fuel. Guest code runs
-            // metered, in the AsyncInstance stage.
-            instance = Instance.builder(module).withImportValues(imports).withStart(false)
-                    .withMemoryFactory(CaseRunner::cappedMemory).build();
-            outcomes.put("chicory", "instantiated");
+            WasmModule module = Engines.parse(wasm);
+            // Without the start function: the plain engine has no fuel, so a start function that loops
+            // would only end by interruption. Guest code runs metered, in the AsyncInstance stage.
+            instance = Engines.builder(module, imports, Engines.Kind.INTERPRETER).withStart(false)
+                    .withMemoryFactory(Engines.cappedMemories(MAX_PAGES)).build();
+            outcomes.put("engine", "instantiated");
         } catch (RuntimeException e) {
-            record("chicory", e);
+            record("engine", e);
         }
     }
 
@@ -288,45 +285,6 @@ public final class CaseRunner {
         return args;
     }
 
-    private static com.dylibso.chicory.runtime.Memory cappedMemory(MemoryLimits l) {
-        if (l.initialPages() > MAX_PAGES) {
-            throw new com.dylibso.chicory.wasm.UninstantiableException("fuzz limit: memory of " + l.initialPages() + " pages");
-        }
-        return new ByteArrayMemory(new MemoryLimits(l.initialPages(), Math.min(l.maximumPages(), MAX_PAGES), l.shared()));
-    }
-
-    private static com.dylibso.chicory.wasm.types.ValType chicory(ValType t) {
-        switch (t.kind()) {
-            case I32: return com.dylibso.chicory.wasm.types.ValType.I32;
-            case I64: return com.dylibso.chicory.wasm.types.ValType.I64;
-            case F32: return com.dylibso.chicory.wasm.types.ValType.F32;
-            case F64: return com.dylibso.chicory.wasm.types.ValType.F64;
-            case V128: return com.dylibso.chicory.wasm.types.ValType.V128;
-            case REF:
-                if (t.nullable() && t.heapType() == HeapType.FUNC) {
-                    return com.dylibso.chicory.wasm.types.ValType.FuncRef;
-                }
-                if (t.nullable() && t.heapType() == HeapType.EXTERN) {
-                    return com.dylibso.chicory.wasm.types.ValType.ExternRef;
-                }
-                return null;
-            default:
-                return null;
-        }
-    }
-
-    private static List<com.dylibso.chicory.wasm.types.ValType> chicory(List<ValType> ts) {
-        List<com.dylibso.chicory.wasm.types.ValType> out = new ArrayList<>();
-        for (ValType t : ts) {
-            com.dylibso.chicory.wasm.types.ValType c = chicory(t);
-            if (c == null) {
-                return null;
-            }
-            out.add(c);
-        }
-        return out;
-    }
-
     /**
      * Stub imports for a module: functions returning zeros, zero globals, small memories and tables;
      * null when an import has a type the stubs do not cover or a size beyond the fuzz limits.
@@ -337,8 +295,8 @@ public final class CaseRunner {
             switch (imp.kind()) {
                 case FUNCTION: {
                     FuncType t = m.funcType(imp.typeIndex());
-                    List<com.dylibso.chicory.wasm.types.ValType> params = chicory(t.params());
-                    List<com.dylibso.chicory.wasm.types.ValType> results = chicory(t.results());
+                    List<run.endive.wasm.types.ValType> params = EngineTypes.of(t.params());
+                    List<run.endive.wasm.types.ValType> results = EngineTypes.of(t.results());
                     if (params == null || results == null) {
                         return null;
                     }
@@ -360,7 +318,7 @@ public final class CaseRunner {
                     break;
                 }
                 case GLOBAL: {
-                    com.dylibso.chicory.wasm.types.ValType t = chicory(imp.global().type());
+                    run.endive.wasm.types.ValType t = EngineTypes.of(imp.global().type());
                     if (t == null) {
                         return null;
                     }
@@ -375,12 +333,11 @@ public final class CaseRunner {
                         return null;
                     }
                     int max = (int) Math.min(l.hasMax() ? l.max() : MAX_PAGES, MAX_PAGES);
-                    b.addMemory(new ImportMemory(imp.module(), imp.name(),
-                            new ByteArrayMemory(new MemoryLimits((int) l.min(), max, l.shared()))));
+                    b.addMemory(new ImportMemory(imp.module(), imp.name(), Engines.memory((int) l.min(), max, l.shared())));
                     break;
                 }
                 case TABLE: {
-                    com.dylibso.chicory.wasm.types.ValType t = chicory(imp.table().elementType());
+                    run.endive.wasm.types.ValType t = EngineTypes.of(imp.table().elementType());
                     Limits l = imp.table().limits();
                     if (t == null || l.address64() || l.min() > MAX_TABLE) {
                         return null;

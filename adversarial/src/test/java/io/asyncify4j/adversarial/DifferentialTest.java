@@ -2,18 +2,18 @@ package io.asyncify4j.adversarial;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.types.FunctionType;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasm.Parser;
+import run.endive.wasm.types.FunctionType;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyOptions;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.Export;
 import io.asyncify4j.wasm.model.ExternalKind;
@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Random modules (binaryen's translate-to-fuzz output, committed under src/test/resources/random;
- * scripts/generate-random-corpus.sh regenerates them) run three ways: plain on Chicory; asyncified
+ * scripts/generate-random-corpus.sh regenerates them) run three ways: plain on Endive; asyncified
  * with every import unwinding and the host suspending at every import call; and fuel-metered with a
  * one-unit quantum, so the host preempts the guest (unwind, rewind) at every fuel check. Every export
  * is called in order after {@code hangLimitInitializer}; the logged values, results, traps and the
@@ -103,17 +103,17 @@ class DifferentialTest {
             assertThat(imp.module()).isEqualTo("fuzzing-support");
             String kind = imp.name().substring("log-".length());
             var params = model.funcType(imp.typeIndex()).params();
-            List<com.dylibso.chicory.wasm.types.ValType> chicoryParams = new ArrayList<>();
+            List<run.endive.wasm.types.ValType> engineParams = new ArrayList<>();
             for (var p : params) {
-                chicoryParams.add(switch (p.kind()) {
-                    case I32 -> com.dylibso.chicory.wasm.types.ValType.I32;
-                    case I64 -> com.dylibso.chicory.wasm.types.ValType.I64;
-                    case F32 -> com.dylibso.chicory.wasm.types.ValType.F32;
-                    case F64 -> com.dylibso.chicory.wasm.types.ValType.F64;
+                engineParams.add(switch (p.kind()) {
+                    case I32 -> run.endive.wasm.types.ValType.I32;
+                    case I64 -> run.endive.wasm.types.ValType.I64;
+                    case F32 -> run.endive.wasm.types.ValType.F32;
+                    case F64 -> run.endive.wasm.types.ValType.F64;
                     default -> throw new AssertionError("log import of " + p);
                 });
             }
-            ImportFunction f = new HostFunction(imp.module(), imp.name(), FunctionType.of(chicoryParams, List.of()),
+            ImportFunction f = new HostFunction(imp.module(), imp.name(), FunctionType.of(engineParams, List.of()),
                     (inst, args) -> {
                         trace.add("log " + kind + " " + Arrays.toString(args));
                         return null;
@@ -123,7 +123,7 @@ class DifferentialTest {
         ImportValues.Builder imports = ImportValues.builder().withFunctions(functions);
         if (driver != null) {
             imports.addFunction(driver.suspendPoint());
-            List<com.dylibso.chicory.runtime.ImportGlobal> globals = new ArrayList<>();
+            List<run.endive.runtime.ImportGlobal> globals = new ArrayList<>();
             globals.add(driver.stateImport());
             if (fuel != null) {
                 imports.addFunction(fuel.fuelExhausted());
@@ -148,7 +148,7 @@ class DifferentialTest {
             }
             try {
                 trace.add("call " + x.name() + " -> " + Arrays.toString(call.apply(x.name())));
-            } catch (com.dylibso.chicory.wasm.ChicoryException e) {
+            } catch (run.endive.wasm.WasmEngineException e) {
                 trace.add("call " + x.name() + " trapped: " + e.getClass().getSimpleName() + ": " + e.getMessage());
             }
         }

@@ -1,11 +1,11 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.runtime.Instance;
+import run.endive.runtime.Instance;
 import java.util.concurrent.CompletionStage;
 
 /**
  * The implementation of an async import: returns a stage that completes with the import's results
- * (one {@code long} per result slot, as Chicory passes values; {@code null} or empty for none).
+ * (one {@code long} per result slot, as Endive passes values; {@code null} or empty for none).
  * While the stage is pending the calling guest is suspended and holds no thread; a stage that is
  * already complete when returned is used at once, without suspending.
  */

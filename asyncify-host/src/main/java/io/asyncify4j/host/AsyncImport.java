@@ -1,7 +1,7 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;

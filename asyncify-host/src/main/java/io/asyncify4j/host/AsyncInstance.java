@@ -1,23 +1,26 @@
 package io.asyncify4j.host;
 
-import io.asyncify4j.chicory.ModuleExports;
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.ImportMemory;
-import com.dylibso.chicory.runtime.ImportTable;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasi.WasiPreview1;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.MutabilityType;
-import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.engine.EngineErrors;
+import io.asyncify4j.engine.Engines;
+import io.asyncify4j.engine.ModuleExports;
+import io.asyncify4j.engine.References;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.ImportMemory;
+import run.endive.runtime.ImportTable;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasi.WasiPreview1;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.MutabilityType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyOptions;
-import io.asyncify4j.chicory.SuspensionDriver;
+import io.asyncify4j.engine.SuspensionDriver;
 import io.asyncify4j.wasm.model.ModuleModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -67,7 +70,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AsyncInstance implements AutoCloseable {
     /**
-     * Fuel units per slice when none is given: about 2 to 4 ms of guest code on Chicory's interpreter
+     * Fuel units per slice when none is given: about 2 to 4 ms of guest code on Endive's interpreter
      * (the C workloads use 250 to 560 units per microsecond there), a time slice of the order operating
      * system schedulers use; every slice end costs an unwind and a rewind when the guest is preempted.
      * An instance without a quantum of its own checks for stop requests (cancel, close, deadline) at
@@ -196,7 +199,7 @@ public final class AsyncInstance implements AutoCloseable {
         }
         globals.add(new ImportGlobal(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT, fuel));
         AsyncImport exhausted = new AsyncImport(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_EXHAUSTED_IMPORT,
-                com.dylibso.chicory.wasm.types.FunctionType.of(List.of(), List.of()), (inst, args) -> onFuelExhausted());
+                run.endive.wasm.types.FunctionType.of(List.of(), List.of()), (inst, args) -> onFuelExhausted());
         if (ownTransform) {
             functions.add(new HostFunction(exhausted.module(), exhausted.name(), exhausted.type(),
                     (inst, args) -> onAsyncImport(exhausted, inst, args)));
@@ -218,12 +221,11 @@ public final class AsyncInstance implements AutoCloseable {
                 .withMemories(b.memories)
                 .withTables(b.tables)
                 .build();
-        // Chicory would run an exported _start at instantiation: a WASI command is run by calling it.
-        Instance.Builder ib = Instance.builder(module).withImportValues(imports).withStart(false);
-        if (b.engine == Engine.COMPILER) {
-            ib.withMachineFactory(prepared.machineFactory());
-        }
-        this.instance = ib.build();
+        // Endive would run an exported _start at instantiation: a WASI command is run by calling it.
+        Instance.Builder ib = b.engine == Engine.COMPILER
+                ? Engines.builder(module, imports, prepared.machineFactory())
+                : Engines.builder(module, imports, Engines.Kind.INTERPRETER);
+        this.instance = ib.withStart(false).build();
         this.stackPointer = shadowStack.isPresent() ? instance.global(shadowStack.getAsInt()) : null;
         List<GlobalInstance> coroutineGlobals = new ArrayList<>();
         for (String g : b.coroutineGlobals) {
@@ -310,6 +312,7 @@ public final class AsyncInstance implements AutoCloseable {
     /**
      * Calls an exported function. The future completes with its results (one {@code long} per slot,
      * v128 taking two; empty for none) when the call returns, however many times it suspends.
+     * Externref and GC reference arguments and results are host handles ({@link References}).
      *
      * <p>By default an instance runs one call at a time: a call made while another is running or
      * suspended waits, in order, until that one finishes (see {@link Builder#withInterleavedCalls}).
@@ -413,7 +416,7 @@ public final class AsyncInstance implements AutoCloseable {
             }
             slot += p == io.asyncify4j.wasm.model.ValType.V128 ? 2 : 1;
         }
-        return instance.export(export);
+        return References.exportWithHandles(instance, export);
     }
 
     /** Bytes of saved asyncify stacks (frames, references, globals) held by the suspended calls. */
@@ -462,7 +465,7 @@ public final class AsyncInstance implements AutoCloseable {
         }
     }
 
-    /** The Chicory instance underneath, for memory and global access. Do not call its exports directly. */
+    /** The Endive instance underneath, for memory and global access. Do not call its exports directly. */
     public Instance instance() {
         return instance;
     }
@@ -913,38 +916,12 @@ public final class AsyncInstance implements AutoCloseable {
         if (fault != null && fault.kind() == AsyncifyAbi.FAULT_FOREIGN_FRAME) {
             return new ResumeMismatchException(c.export, prepared.functionName(fault.functionIndex()), t);
         }
-        if (t instanceof com.dylibso.chicory.runtime.TrapException || t instanceof com.dylibso.chicory.runtime.WasmRuntimeException
-                || t instanceof com.dylibso.chicory.runtime.WasmException || t instanceof StackOverflowError
-                || thrownByTheEngine(t)) {
+        if (EngineErrors.isTrap(t)) {
             LOG.debug("instance {}: call to '{}' trapped", name, c.export, t);
             return new GuestTrapException(c.export, t);
         }
         LOG.debug("instance {}: call to '{}' failed", name, c.export, t);
         return t;
-    }
-
-    /**
-     * An unchecked Java exception raised inside the engine itself while it ran guest code (e.g. an index
-     * out of bounds on a table operation it does not check): a trap the engine failed to type, not the
-     * host's exception (those start in host code).
-     */
-    private static boolean thrownByTheEngine(Throwable t) {
-        // The engine's own untyped failures: its call-depth limit ("call stack exhausted") is a plain
-        // ChicoryException, not a TrapException (subclasses, such as WASI's exit, are the host's).
-        if (!(t instanceof IndexOutOfBoundsException || t instanceof ArithmeticException
-                || t instanceof NegativeArraySizeException || t instanceof ClassCastException
-                || t instanceof NullPointerException || t instanceof IllegalArgumentException
-                || t.getClass() == com.dylibso.chicory.wasm.ChicoryException.class)) {
-            return false;
-        }
-        for (StackTraceElement e : t.getStackTrace()) {
-            String c = e.getClassName();
-            if (c.startsWith("java.") || c.startsWith("jdk.") || c.startsWith("sun.")) {
-                continue; // the JDK method the engine called (a list or array index check)
-            }
-            return c.startsWith("com.dylibso.chicory.") && !c.startsWith("com.dylibso.chicory.wasi.");
-        }
-        return false;
     }
 
     /** Builder of {@link AsyncInstance}. */
@@ -984,7 +961,7 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
-        /** An ordinary (synchronous) Chicory host function. */
+        /** An ordinary (synchronous) Endive host function. */
         public Builder withHostFunction(ImportFunction function) {
             hostFunctions.add(Objects.requireNonNull(function));
             return this;
@@ -1005,7 +982,7 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
-        /** WASI preview 1 (Chicory's implementation) with these options. */
+        /** WASI preview 1 (Endive's implementation) with these options. */
         public Builder withWasi(WasiOptions options) {
             this.wasiOptions = Objects.requireNonNull(options);
             return this;

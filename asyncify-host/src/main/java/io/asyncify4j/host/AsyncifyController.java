@@ -1,11 +1,12 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.Memory;
-import com.dylibso.chicory.runtime.TableInstance;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.Instance;
+import run.endive.runtime.Memory;
+import run.endive.runtime.TableInstance;
 import io.asyncify4j.asyncify.AsyncifyAbi;
+import io.asyncify4j.engine.References;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,7 +40,12 @@ final class AsyncifyController {
     private final List<GlobalInstance> coroutineGlobals;
 
     /** A table of saved references with its stack-top global. */
-    private record RefStack(TableInstance table, GlobalInstance top) {}
+    private record RefStack(TableInstance table, GlobalInstance top) {
+        /** Whether the engine keeps this table's entries as objects (externref, GC references). */
+        boolean objects() {
+            return References.isObject(table.elementType());
+        }
+    }
 
     private AsyncifyController(Instance instance, GlobalInstance ownState, Memory data, int structAddress,
                                int regionEnd, List<GlobalInstance> coroutineGlobals) {
@@ -56,7 +62,7 @@ final class AsyncifyController {
         this.getState = instance.export(AsyncifyAbi.GET_STATE);
         this.coroutineGlobals = coroutineGlobals;
         for (String hierarchy : List.of("func", "extern", "any", "exn")) {
-            if (io.asyncify4j.chicory.ModuleExports.has(instance.module(), AsyncifyAbi.REF_TABLE_EXPORT_PREFIX + hierarchy)) {
+            if (io.asyncify4j.engine.ModuleExports.has(instance.module(), AsyncifyAbi.REF_TABLE_EXPORT_PREFIX + hierarchy)) {
                 refStacks.add(new RefStack(instance.exports().table(AsyncifyAbi.REF_TABLE_EXPORT_PREFIX + hierarchy),
                         instance.exports().global(AsyncifyAbi.REF_TOP_EXPORT_PREFIX + hierarchy)));
             }
@@ -129,12 +135,16 @@ final class AsyncifyController {
         for (RefStack s : refStacks) {
             int top = (int) s.top().getValue();
             int[] values = new int[top];
+            Object[] objects = s.objects() ? new Object[top] : null;
             Instance[] owners = new Instance[top];
             for (int i = 0; i < top; i++) {
                 values[i] = s.table().ref(i);
+                if (objects != null) {
+                    objects[i] = s.table().objRef(i);
+                }
                 owners[i] = s.table().instance(i);
             }
-            refs.add(new SavedStack.Refs(values, owners));
+            refs.add(new SavedStack.Refs(values, objects, owners));
             s.top().setValue(0);
         }
         long[] globals = new long[coroutineGlobals.size()];
@@ -167,7 +177,11 @@ final class AsyncifyController {
                 s.table().grow(r.values().length - s.table().size(), 0, instance);
             }
             for (int j = 0; j < r.values().length; j++) {
-                s.table().setRef(j, r.values()[j], r.owners()[j]);
+                if (r.objects() != null) {
+                    s.table().setObjRef(j, r.objects()[j], r.owners()[j]);
+                } else {
+                    s.table().setRef(j, r.values()[j], r.owners()[j]);
+                }
             }
             s.top().setValue(r.values().length);
         }

@@ -1,6 +1,6 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.runtime.ExportFunction;
+import run.endive.runtime.ExportFunction;
 import java.util.concurrent.CompletableFuture;
 
 /** One call into the guest, from its start through every suspension to its result. */

@@ -1,6 +1,6 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.wasm.ChicoryException;
+import run.endive.wasm.WasmEngineException;
 
 /**
  * A call into a guest ended without a result: the one family of failures {@link AsyncInstance} completes
@@ -21,7 +21,7 @@ import com.dylibso.chicory.wasm.ChicoryException;
  *       before or while the call ran.
  * </ul>
  */
-public abstract sealed class GuestTerminatedException extends ChicoryException
+public abstract sealed class GuestTerminatedException extends WasmEngineException
         permits GuestTrapException, LimitExceededException, FuelExhaustedException, DeadlineExceededException,
         CallCancelledException, InstanceClosedException {
     private final String export;

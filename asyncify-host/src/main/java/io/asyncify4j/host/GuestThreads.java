@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The default executor for guest code: daemon threads with a large Java stack, because Chicory's
+ * The default executor for guest code: daemon threads with a large Java stack, because Endive's
  * interpreter recurses on the Java stack for every wasm call (about 55,000 nested calls fit in 16 MiB;
  * asyncified frames are larger). Threads are reused and retire when idle; a suspended guest holds none.
  */

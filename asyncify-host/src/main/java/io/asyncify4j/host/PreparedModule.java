@@ -1,12 +1,12 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.MalformedException;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.MalformedException;
+import run.endive.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyException;
+import io.asyncify4j.engine.Engines;
 import io.asyncify4j.asyncify.AsyncifyOptions;
 import io.asyncify4j.asyncify.ReservedImportException;
 import io.asyncify4j.wasm.binary.MalformedModuleException;
@@ -29,11 +29,11 @@ import java.util.Set;
 
 /**
  * A module validated, limited and asyncified for a given set of options, cached so that many instances of
- * one module (a scheduler running thousands of guests) transform and parse it once. Chicory's parsed
+ * one module (a scheduler running thousands of guests) transform and parse it once. Endive's parsed
  * module is immutable and shared between instances.
  *
  * @param model the module as it runs (transformed, limits applied)
- * @param parsed Chicory's parse of it
+ * @param parsed Endive's parse of it
  * @param guestExports the function exports of the module as it was handed in: the only ones a host calls
  * @param exportTypes the type of every function export of the module as it runs
  * @param inputFunctionImports function imports of the module as it was handed in
@@ -103,8 +103,8 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
         byte[] out = WasmCodec.encode(model);
         WasmModule parsed;
         try {
-            parsed = Parser.parse(out);
-        } catch (ChicoryException e) {
+            parsed = Engines.parse(out);
+        } catch (WasmEngineException e) {
             throw new AsyncifyException("the asyncified module does not validate (a transform bug): " + e.getMessage());
         }
         Map<String, FuncType> types = new HashMap<>();
@@ -122,19 +122,19 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
     }
 
     /** The machine factory of the compiler engine for this module: compiled once, on first use. */
-    java.util.function.Function<com.dylibso.chicory.runtime.Instance, com.dylibso.chicory.runtime.Machine> machineFactory() {
+    java.util.function.Function<run.endive.runtime.Instance, run.endive.runtime.Machine> machineFactory() {
         return compiled.get(this);
     }
 
     /** The module's code compiled to JVM bytecode, made once (compiling takes 100s of ms) and reused. */
     static final class Compiled {
-        private java.util.function.Function<com.dylibso.chicory.runtime.Instance, com.dylibso.chicory.runtime.Machine> factory;
+        private java.util.function.Function<run.endive.runtime.Instance, run.endive.runtime.Machine> factory;
 
-        synchronized java.util.function.Function<com.dylibso.chicory.runtime.Instance, com.dylibso.chicory.runtime.Machine>
+        synchronized java.util.function.Function<run.endive.runtime.Instance, run.endive.runtime.Machine>
                 get(PreparedModule module) {
             if (factory == null) {
                 long start = System.nanoTime();
-                factory = com.dylibso.chicory.compiler.MachineFactoryCompiler.compile(module.parsed());
+                factory = io.asyncify4j.engine.Engines.compile(module.parsed());
                 LOG.debug("module {}: compiled in {} ms", module.id(), (System.nanoTime() - start) / 1_000_000);
             }
             return factory;
@@ -157,10 +157,10 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
     /** Every module is validated (by the engine) before anything else touches it. */
     private static void validate(byte[] input) {
         try {
-            Parser.parse(input);
+            Engines.parse(input);
         } catch (MalformedException e) {
             throw new MalformedModuleException("malformed module: " + e.getMessage(), -1);
-        } catch (ChicoryException e) {
+        } catch (WasmEngineException e) {
             throw new InvalidModuleException("invalid module: " + e.getMessage());
         } catch (RuntimeException e) {
             throw new InvalidModuleException("invalid module: the engine's parser failed with " + e);

@@ -1,6 +1,6 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.runtime.Instance;
+import run.endive.runtime.Instance;
 import java.util.List;
 
 /**
@@ -8,7 +8,12 @@ import java.util.List;
  * frames point to (one entry per reference table), and its per-coroutine global values.
  */
 record SavedStack(byte[] frames, List<Refs> refs, long[] globals) {
-    record Refs(int[] values, Instance[] owners) {}
+    /**
+     * One reference table's saved entries: function and exception references as the engine's ints with
+     * their owning instances; externref and GC references as the objects themselves ({@code objects}
+     * is null for tables of int references).
+     */
+    record Refs(int[] values, Object[] objects, Instance[] owners) {}
 
     /** Approximate bytes held: frames plus references and globals. */
     long bytes() {

@@ -1,9 +1,9 @@
 package io.asyncify4j.host;
 
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.Memory;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.Instance;
+import run.endive.runtime.Memory;
 import io.asyncify4j.wasm.ir.BlockType;
 import io.asyncify4j.wasm.ir.IfInstruction;
 import io.asyncify4j.wasm.ir.Instruction;

@@ -3,10 +3,10 @@ package io.asyncify4j.host;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.TrapException;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.TrapException;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -15,7 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class AsyncInstanceTest {
 
@@ -65,7 +65,7 @@ class AsyncInstanceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void suspendsAtEveryAsyncImportAndResumes(Engine engine) throws Exception {
         try (AsyncInstance guest = instance(engine, false)) {
             assertThat(guest.call("sum", 20).get(10, TimeUnit.SECONDS)).containsExactly(2100);
@@ -73,7 +73,7 @@ class AsyncInstanceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void coroutinesInterleaveOnOneInstance(Engine engine) throws Exception {
         try (AsyncInstance guest = builder(engine, true).withInterleavedCalls().build()) {
             CompletableFuture<long[]> a = guest.call("deep", 100);
@@ -93,7 +93,7 @@ class AsyncInstanceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void failingHostFutureFailsTheCallAndTheInstanceStaysUsable(Engine engine) throws Exception {
         try (AsyncInstance guest = instance(engine, true)) {
             CompletableFuture<long[]> call = guest.call("deep", 3);
@@ -109,7 +109,7 @@ class AsyncInstanceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void cancelAndTimeoutAbandonASuspendedCall(Engine engine) throws Exception {
         try (AsyncInstance guest = instance(engine, true)) {
             CompletableFuture<long[]> call = guest.call("deep", 50);
@@ -131,7 +131,7 @@ class AsyncInstanceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void trapAfterResumeFailsTheCallWithTheTrap(Engine engine) throws Exception {
         try (AsyncInstance guest = instance(engine, true)) {
             CompletableFuture<long[]> call = guest.call("trap_after_resume");
@@ -147,7 +147,7 @@ class AsyncInstanceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void asyncifyStackOverflowIsATypedErrorNamingTheFunction(Engine engine) throws Exception {
         try (AsyncInstance guest = AsyncInstance.builderFromWat(SUM_WITH_SLEEPS)
                 .withEngine(engine)
@@ -166,7 +166,7 @@ class AsyncInstanceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void alreadyCompletedFutureDoesNotSuspend(Engine engine) throws Exception {
         try (AsyncInstance guest = instance(engine, false)) {
             assertThat(guest.call("deep", 30).get(10, TimeUnit.SECONDS)).containsExactly(40);
@@ -175,7 +175,7 @@ class AsyncInstanceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void hostFunctionMayCallBackIntoTheGuest(Engine engine) throws Exception {
         AsyncInstance[] self = new AsyncInstance[1];
         String wat = """

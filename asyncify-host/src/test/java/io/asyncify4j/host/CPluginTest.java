@@ -3,7 +3,7 @@ package io.asyncify4j.host;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.wasi.WasiOptions;
+import run.endive.wasi.WasiOptions;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

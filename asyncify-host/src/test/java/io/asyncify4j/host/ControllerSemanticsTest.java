@@ -4,10 +4,10 @@ import static io.asyncify4j.host.AsyncInstanceTest.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.WasmException;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.WasmException;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Threading, deep recursion, shadow stacks, Binaryen-asyncified modules and exceptions. */
 class ControllerSemanticsTest {
@@ -61,7 +61,7 @@ class ControllerSemanticsTest {
 
     /** Many instances driven from many threads; no instance is ever entered by two threads at once. */
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void instancesAreNeverEnteredTwiceAtOnce(Engine engine) throws Exception {
         int instances = 8;
         int callsPerInstance = 40;
@@ -165,7 +165,7 @@ class ControllerSemanticsTest {
 
     /** A module asyncified ahead of time by Binaryen's wasm-opt (see binaryen-input.wat) is driven too. */
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void drivesAModuleAsyncifiedByBinaryen(Engine engine) throws Exception {
         byte[] wasm;
         try (InputStream in = getClass().getResourceAsStream("binaryen-asyncified.wasm")) {

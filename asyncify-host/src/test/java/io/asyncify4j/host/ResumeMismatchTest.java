@@ -41,9 +41,9 @@ class ResumeMismatchTest {
                     fetches.add(f);
                     return f;
                 }))
-                .withHostFunction(new com.dylibso.chicory.runtime.HostFunction("env", "note",
-                        com.dylibso.chicory.wasm.types.FunctionType.of(
-                                List.of(com.dylibso.chicory.wasm.types.ValType.I32), List.of()),
+                .withHostFunction(new run.endive.runtime.HostFunction("env", "note",
+                        run.endive.wasm.types.FunctionType.of(
+                                List.of(run.endive.wasm.types.ValType.I32), List.of()),
                         (inst, args) -> {
                             notes.add(args[0]);
                             return null;

@@ -3,9 +3,9 @@ package io.asyncify4j.host;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.runtime.HostFunction;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

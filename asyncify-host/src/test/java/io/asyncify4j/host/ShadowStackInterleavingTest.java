@@ -3,7 +3,7 @@ package io.asyncify4j.host;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.wasi.WasiOptions;
+import run.endive.wasi.WasiOptions;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -266,8 +266,8 @@ class ShadowStackInterleavingTest {
                   (func (export "malloc") (param i32) (result i32) (i32.const 0))
                   (func (export "free") (param i32)))
                 """);
-        com.dylibso.chicory.runtime.Instance instance = com.dylibso.chicory.runtime.Instance.builder(
-                com.dylibso.chicory.wasm.Parser.parse(wasm)).build();
+        run.endive.runtime.Instance instance = run.endive.runtime.Instance.builder(
+                run.endive.wasm.Parser.parse(wasm)).build();
         ShadowStack.PerCallStacks stacks = ShadowStack.PerCallStacks.create(instance,
                 io.asyncify4j.wasm.codec.WasmCodec.decode(wasm), 4096, "malloc", "free");
         assertThat(stacks.stackPointerGlobal()).isZero();

@@ -6,7 +6,8 @@ import io.asyncify4j.asyncify.AsyncifyReport;
 import io.asyncify4j.benchmarks.BenchResults.LargeModuleResult;
 import io.asyncify4j.benchmarks.BenchResults.Timing;
 import io.asyncify4j.benchmarks.BenchResults.WorkloadResult;
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.Engines;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import java.io.IOException;
@@ -25,7 +26,7 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
- * The benchmark: every {@code *.wasm} WASI workload of a directory, run on Chicory's interpreter
+ * The benchmark: every {@code *.wasm} WASI workload of a directory, run on Endive's interpreter
  * <ul>
  *   <li>uninstrumented;</li>
  *   <li>asyncified by us with the precise import list {@code env.async_tick} and the runtime options
@@ -143,7 +144,7 @@ public final class Benchmark {
 
     private BenchResults.Settings settings() {
         return new BenchResults.Settings(config.workloads().toString(), config.warmup(), config.iterations(),
-                "Chicory 1.7.5 interpreter", "the _start call (instantiation excluded), wall clock and the thread's CPU "
+                Engines.name() + " " + Engines.version() + " interpreter", "the _start call (instantiation excluded), wall clock and the thread's CPU "
                         + "time, median of the measured rounds",
                 TICK_IMPORT, config.suspendEvery(), String.join(" ", BINARYEN_ASYNCIFY));
     }
@@ -287,9 +288,9 @@ public final class Benchmark {
                     measured ? "round" : "warmup", measured ? round - config.warmup() + 1 : round + 1,
                     measured ? config.iterations() : config.warmup(), ms(t3 - t0), ms(t1 - t0), ms(t2 - t1), ms(t3 - t2)));
         }
-        // Our output must at least be a module Chicory accepts (parsing validates it).
+        // Our output must at least be a module Endive accepts (parsing validates it).
         try {
-            com.dylibso.chicory.wasm.Parser.parse(out);
+            io.asyncify4j.engine.Engines.parse(out);
         } catch (RuntimeException e) {
             fail("large module: our output does not validate: " + e.getMessage());
         }

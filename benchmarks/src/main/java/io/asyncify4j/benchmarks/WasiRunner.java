@@ -1,21 +1,21 @@
 package io.asyncify4j.benchmarks;
 
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasi.WasiExitException;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasi.WasiPreview1;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.engine.Engines;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasi.WasiExitException;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasi.WasiPreview1;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.AsyncifyAbi;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,7 +23,7 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * Runs a WASI command module ({@code _start}) on Chicory's interpreter with {@code env.async_tick}
+ * Runs a WASI command module ({@code _start}) on Endive's interpreter with {@code env.async_tick}
  * provided: plainly, or asyncified by us under a {@link SuspensionDriver} whose policy decides where
  * {@code async_tick} suspends. WASI host functions never suspend. Only the {@code _start} call is
  * timed (instantiation is not), in wall-clock time and in the running thread's CPU time.
@@ -48,7 +48,7 @@ public final class WasiRunner {
     private final List<String> argv;
 
     private WasiRunner(byte[] wasm, boolean ours, Supplier<SuspendPolicy> policy, List<String> argv) {
-        this.module = Parser.parse(wasm);
+        this.module = Engines.parse(wasm);
         this.ours = ours;
         this.policy = policy;
         this.argv = List.copyOf(argv);
@@ -101,8 +101,8 @@ public final class WasiRunner {
                 functions.add(tick);
             }
             ImportValues imports = ImportValues.builder().withFunctions(functions).withGlobals(globals).build();
-            // withStart(false): Chicory would run _start inside build(); we run (and time) it below.
-            Instance instance = Instance.builder(module).withImportValues(imports).withStart(false).build();
+            // withStart(false): the engine would run _start inside build(); we run (and time) it below.
+            Instance instance = Engines.builder(module, imports, Engines.Kind.INTERPRETER).withStart(false).build();
             if (ours && hasExport(AsyncifyAbi.DEFERRED_START_EXPORT)) {
                 driver.call(instance.export(AsyncifyAbi.DEFERRED_START_EXPORT));
             }

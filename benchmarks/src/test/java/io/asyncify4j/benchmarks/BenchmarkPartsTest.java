@@ -2,13 +2,13 @@ package io.asyncify4j.benchmarks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.wasm.Parser;
+import run.endive.wasm.Parser;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyReport;
 import io.asyncify4j.benchmarks.BenchResults.Timing;
 import io.asyncify4j.benchmarks.BenchResults.WorkloadResult;
 import io.asyncify4j.benchmarks.host.InstructionCounts;
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package io.asyncify4j.benchmarks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.wasm.Parser;
+import run.endive.wasm.Parser;
 import io.asyncify4j.benchmarks.load.HostileModules;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.ir.StructuredInstruction;

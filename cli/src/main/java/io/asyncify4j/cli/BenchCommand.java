@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
         sortOptions = false,
         description = {
             "Benchmarks the asyncify transform on C workloads (WASI .wasm files) on",
-            "Chicory's interpreter: uninstrumented; asyncified by us with the precise",
+            "Endive's interpreter: uninstrumented; asyncified by us with the precise",
             "import list env.async_tick (never suspending, and suspending at every N-th",
             "async_tick call); asyncified by Binaryen (wasm-opt --asyncify",
             "--pass-arg=asyncify-imports@env.async_tick -O; only when wasm-opt is on",

@@ -2,7 +2,7 @@ package io.asyncify4j.cli;
 
 import java.util.concurrent.Callable;
 
-/** Runs guest code on a thread with a large stack (Chicory's interpreter recurses on the Java stack). */
+/** Runs guest code on a thread with a large stack (Endive's interpreter recurses on the Java stack). */
 final class BigStack {
     static final long STACK_SIZE = io.asyncify4j.spectest.SpecTestRunner.DEFAULT_STACK_SIZE;
 

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "fuzz",
         mixinStandardHelpOptions = true,
-        description = {"Mutation-fuzzes the decoder, validator, transform, Chicory and AsyncInstance: seeded, "
+        description = {"Mutation-fuzzes the decoder, validator, transform, the engine (Endive) and AsyncInstance: seeded, "
                 + "deterministic mutants of the seed modules must meet only typed outcomes, without hangs.",
                 "Seeds: the C workloads, the modules of the spec scripts (default selection) and the random "
                         + "corpus of the adversarial tests, or the .wasm files under --corpus.", ""},

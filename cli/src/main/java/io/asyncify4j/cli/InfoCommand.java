@@ -1,24 +1,24 @@
 package io.asyncify4j.cli;
 
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.Export;
-import com.dylibso.chicory.wasm.types.ExternalType;
-import com.dylibso.chicory.wasm.types.FunctionBody;
-import com.dylibso.chicory.wasm.types.FunctionImport;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.GlobalImport;
-import com.dylibso.chicory.wasm.types.Import;
-import com.dylibso.chicory.wasm.types.MemoryImport;
-import com.dylibso.chicory.wasm.types.MemoryLimits;
-import com.dylibso.chicory.wasm.types.MutabilityType;
-import com.dylibso.chicory.wasm.types.RawSection;
-import com.dylibso.chicory.wasm.types.Section;
-import com.dylibso.chicory.wasm.types.TableImport;
-import com.dylibso.chicory.wasm.types.TableLimits;
-import com.dylibso.chicory.wasm.types.TagImport;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.Export;
+import run.endive.wasm.types.ExternalType;
+import run.endive.wasm.types.FunctionBody;
+import run.endive.wasm.types.FunctionImport;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.GlobalImport;
+import run.endive.wasm.types.Import;
+import run.endive.wasm.types.MemoryImport;
+import run.endive.wasm.types.MemoryLimits;
+import run.endive.wasm.types.MutabilityType;
+import run.endive.wasm.types.RawSection;
+import run.endive.wasm.types.Section;
+import run.endive.wasm.types.TableImport;
+import run.endive.wasm.types.TableLimits;
+import run.endive.wasm.types.TagImport;
+import run.endive.wasm.types.ValType;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -66,9 +66,9 @@ final class InfoCommand implements Callable<Integer> {
         WasmModule module;
         List<String> sections = new ArrayList<>();
         try {
-            module = Parser.parse(wasm);
+            module = io.asyncify4j.engine.Engines.parse(wasm);
             Parser.parseWithoutDecoding(wasm, s -> sections.add(describeSection(s)));
-        } catch (ChicoryException e) {
+        } catch (WasmEngineException e) {
             throw CliException.badInput("invalid module " + file + ": " + e.getMessage(), e);
         }
         PrintWriter out = spec.commandLine().getOut();

@@ -115,7 +115,8 @@ public final class Main implements Runnable {
         @Override
         public String[] getVersion() {
             String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"asyncify4j " + (v == null ? "(development build)" : v) + ", Chicory 1.7.5"};
+            return new String[] {"asyncify4j " + (v == null ? "(development build)" : v) + ", "
+                    + io.asyncify4j.engine.Engines.describe()};
         }
     }
 }

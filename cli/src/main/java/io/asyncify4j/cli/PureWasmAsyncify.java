@@ -22,7 +22,7 @@ final class PureWasmAsyncify {
             }
             return false;
         } catch (WasmFormatException e) {
-            return false; // Chicory will report what is wrong with it
+            return false; // the engine will report what is wrong with it
         }
     }
 

@@ -1,13 +1,13 @@
 package io.asyncify4j.cli;
 
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.wasi.WasiExitException;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.engine.Engines;
+import run.endive.runtime.ImportFunction;
+import run.endive.wasi.WasiExitException;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.ReservedImportException;
 import io.asyncify4j.host.AsyncImport;
 import io.asyncify4j.host.AsyncInstance;
@@ -95,7 +95,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--stats", description = "After the run, print to stderr the suspensions, preemptions, fuel used and wall time.")
     boolean stats;
 
-    @Option(names = "--compiler", description = "Run on Chicory's compiler instead of its interpreter.")
+    @Option(names = "--compiler", description = "Run on Endive's compiler instead of its interpreter.")
     boolean compiler;
 
     @Option(names = "--fuel", paramLabel = "N",
@@ -136,8 +136,8 @@ final class RunCommand implements Callable<Integer> {
         GuestModule guest = GuestModule.of(file, wasm);
         WasmModule parsed;
         try {
-            parsed = Parser.parse(wasm);
-        } catch (ChicoryException e) {
+            parsed = Engines.parse(wasm);
+        } catch (WasmEngineException e) {
             throw CliException.badInput("invalid module " + file + ": " + e.getMessage(), e);
         }
         // Usage errors of --invoke are found before anything runs.
@@ -269,7 +269,7 @@ final class RunCommand implements Callable<Integer> {
             throw new CliException(e.exitCode(), "exited with code " + e.exitCode() + " during instantiation", e);
         } catch (ReservedImportException e) {
             throw CliException.badInput("cannot run " + file + ": " + e.getMessage(), e);
-        } catch (ChicoryException | io.asyncify4j.wasm.binary.WasmFormatException e) {
+        } catch (WasmEngineException | io.asyncify4j.wasm.binary.WasmFormatException e) {
             String hint = String.valueOf(e.getMessage()).contains("unknown import")
                     ? " (run provides WASI preview 1, the spectest module and the --async-sleep imports)" : "";
             throw new CliException(Main.FAILED, "cannot instantiate " + file + ": " + e.getMessage() + hint, e);

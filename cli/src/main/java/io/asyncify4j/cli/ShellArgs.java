@@ -1,6 +1,7 @@
 package io.asyncify4j.cli;
 
-import com.dylibso.chicory.wasm.types.FunctionType;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import java.util.List;
 import picocli.CommandLine;
 

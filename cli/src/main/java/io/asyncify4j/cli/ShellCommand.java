@@ -1,13 +1,13 @@
 package io.asyncify4j.cli;
 
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.InvalidException;
-import com.dylibso.chicory.wasm.MalformedException;
-import com.dylibso.chicory.wasm.UnlinkableException;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.runtime.Instance;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.InvalidException;
+import run.endive.wasm.MalformedException;
+import run.endive.wasm.UnlinkableException;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.spectest.ExpectedFailures;
 import io.asyncify4j.spectest.ModePipeline;
 import io.asyncify4j.spectest.SpecMode;
@@ -128,7 +128,7 @@ final class ShellCommand implements Callable<Integer> {
             throw CliException.badInput("invalid module " + file + ": " + e.getMessage(), e);
         } catch (UnlinkableException e) {
             throw new CliException(Main.FAILED, "cannot link " + file + ": " + e.getMessage(), e);
-        } catch (ChicoryException e) {
+        } catch (WasmEngineException e) {
             throw new CliException(Main.FAILED, "trap during instantiation: " + describe(e), e);
         }
         if (invoke == null) {
@@ -147,7 +147,7 @@ final class ShellCommand implements Callable<Integer> {
         long[] results;
         try {
             results = pipeline.invoke(instance, invoke, values);
-        } catch (ChicoryException e) {
+        } catch (WasmEngineException e) {
             throw new CliException(Main.FAILED, "trap: " + describe(e), e);
         }
         List<ValType> returns = type.returns();

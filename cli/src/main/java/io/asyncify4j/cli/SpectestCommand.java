@@ -32,7 +32,7 @@ import picocli.CommandLine.Parameters;
             "",
             "Scripts are converted with wabt's wast2json (cached by content); scripts wabt cannot convert"
                     + " are skipped with the reason. Failures listed in the bundled expected-failure list (known"
-                    + " limitations of Chicory 1.7.5) are reported as expected failures and counted as skipped."
+                    + " limitations of the engine, Endive 1.0.x) are reported as expected failures and counted as skipped."
                     + " The last line of output is the summary: N passed, M failed, K skipped.",
             ""
         },
@@ -51,7 +51,7 @@ final class SpectestCommand implements Callable<Integer> {
             names = "--mode",
             split = ",",
             paramLabel = "MODE",
-            description = "One of: ${COMPLETION-CANDIDATES} (plain: modules as Chicory loads them; roundtrip: every"
+            description = "One of: ${COMPLETION-CANDIDATES} (plain: modules as the engine loads them; roundtrip: every"
                     + " module through WasmCodec.roundTrip first); comma-separated or repeated for several modes."
                     + " Default: plain.",
             converter = ModeConverter.class,

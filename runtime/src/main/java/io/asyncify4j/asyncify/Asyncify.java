@@ -530,9 +530,10 @@ public final class Asyncify {
 
     /**
      * Gives every function that tail-calls itself a twin, and makes the two tail-call each other.
-     * Instrumentation adds locals, and Chicory 1.7.5 fails on a self tail call in a function with
-     * declared locals (its frame reset reads one argument per local); alternating keeps the
-     * constant-stack behaviour on Chicory and changes nothing elsewhere.
+     * Instrumentation adds locals, and Endive 1.0.x's interpreter fails on a self tail call in a
+     * function with declared locals (its frame reset reads one argument per local; pinned by the engine
+     * binding's EngineLimitationsTest); alternating keeps the constant-stack behaviour there and
+     * changes nothing elsewhere.
      */
     private void splitSelfTailCalls() {
         int defined = m.functions().size();

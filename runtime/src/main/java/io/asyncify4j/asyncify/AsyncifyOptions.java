@@ -184,7 +184,7 @@ public final class AsyncifyOptions {
     /**
      * Whether v128 locals are saved and restored through the host imports
      * {@link AsyncifyAbi#V128_STORE_IMPORT} and {@link AsyncifyAbi#V128_LOAD_IMPORT} instead of
-     * {@code v128.store}/{@code v128.load}: for engines without SIMD instructions (Chicory's
+     * {@code v128.store}/{@code v128.load}: for engines without SIMD instructions (Endive 1.0.x's
      * interpreter), where a module can still pass v128 values around.
      */
     public boolean v128ViaHost() {

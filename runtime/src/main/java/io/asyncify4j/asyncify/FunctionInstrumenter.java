@@ -722,8 +722,8 @@ final class FunctionInstrumenter {
     /**
      * Whether X's inputs must go through their locals in the running copy too: the callee of an
      * indirect call and non-nullable references are kept in frames (a rewind calls the same callee
-     * again; X re-asserts the reference), and v128 values, because Chicory 1.7.5 swaps a v128's halves
-     * through a local, so both copies must pass them the same way.
+     * again; X re-asserts the reference), and v128 values, because Endive 1.0.x's interpreter swaps a
+     * v128's halves through a local (EngineLimitationsTest), so both copies must pass them the same way.
      */
     private boolean inputsSaved(Instruction x, StackState st) {
         if (x.opcode() == Opcode.CALL_INDIRECT || x.opcode() == Opcode.CALL_REF) {

@@ -3,15 +3,15 @@ package io.asyncify4j.asyncify;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
 import com.dylibso.chicory.wabt.Wat2Wasm;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import run.endive.wasm.Parser;
+import run.endive.wasm.types.FunctionType;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,22 +1,22 @@
 package io.asyncify4j.asyncify;
 
-import io.asyncify4j.chicory.ModuleExports;
+import io.asyncify4j.engine.ModuleExports;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasi.WasiExitException;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasi.WasiPreview1;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import run.endive.runtime.ExportFunction;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasi.WasiExitException;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasi.WasiPreview1;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +35,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Differential test on real C programs: the WASI workloads in {@code workloads/} (fannkuch-redux,
- * nbody, sort+hash, compiled by clang) are run plainly on Chicory, where {@code env.async_tick} returns
+ * nbody, sort+hash, compiled by clang) are run plainly on Endive, where {@code env.async_tick} returns
  * at once, and asyncified with {@code env.async_tick} as the only unwinding import, under a
  * {@link SuspensionDriver} that suspends the guest at every {@code async_tick} call and resumes it at
  * once. Stdout, stderr, exit code and the sequence of {@code async_tick} arguments must be identical,
@@ -149,7 +149,7 @@ class CWorkloadDifferentialTest {
     private static Run runAsyncified(byte[] wasm, String name, List<String> args, SuspendPolicy policy) {
         Run run = new Run();
         SuspensionDriver driver = new SuspensionDriver(policy);
-        List<com.dylibso.chicory.runtime.ImportGlobal> globals = List.of(driver.stateImport());
+        List<run.endive.runtime.ImportGlobal> globals = List.of(driver.stateImport());
         run(run, wasm, name, args, tick -> {
             List<ImportFunction> fs = new ArrayList<>();
             fs.add(driver.suspending(tick)); // only async_tick may suspend
@@ -162,14 +162,14 @@ class CWorkloadDifferentialTest {
     }
 
     /**
-     * Instantiates without running {@code _start} (Chicory would call it from instantiation), runs the
+     * Instantiates without running {@code _start} (Endive would call it from instantiation), runs the
      * deferred start function if the transform exported one, then {@code _start} through {@code call}.
      * WASI's {@code proc_exit} ends the run with {@link WasiExitException}; a {@code main} returning 0
      * makes {@code _start} return normally.
      */
     private static void run(Run run, byte[] wasm, String name, List<String> args,
                             Function<HostFunction, List<ImportFunction>> tickImports,
-                            List<com.dylibso.chicory.runtime.ImportGlobal> globals,
+                            List<run.endive.runtime.ImportGlobal> globals,
                             Function<ExportFunction, long[]> call) {
         WasmModule module = Parser.parse(wasm);
         List<String> argv = new ArrayList<>();

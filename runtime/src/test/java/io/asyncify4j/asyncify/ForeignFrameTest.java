@@ -2,8 +2,8 @@ package io.asyncify4j.asyncify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.TrapException;
-import io.asyncify4j.chicory.SuspendPolicy;
+import run.endive.runtime.TrapException;
+import io.asyncify4j.engine.SuspendPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

@@ -2,12 +2,12 @@ package io.asyncify4j.asyncify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
 import com.dylibso.chicory.wabt.Wat2Wasm;
-import com.dylibso.chicory.wasm.Parser;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import run.endive.wasm.Parser;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import org.junit.jupiter.api.Test;
@@ -302,8 +302,8 @@ class FuelMeteringTest {
         // No i32.eqz negating the condition: it goes straight into the if holding the next copy (the
         // function is left uninstrumented so that no asyncify guard adds one either).
         byte[] wasm = Asyncify.transform(Guest.named(ownExit), notInstrumented());
-        assertThat(countOpcode(wasm, com.dylibso.chicory.wasm.types.OpCode.I32_EQZ, "run")).isZero();
-        assertThat(countOpcode(wasm, com.dylibso.chicory.wasm.types.OpCode.IF, "run"))
+        assertThat(countOpcode(wasm, run.endive.wasm.types.OpCode.I32_EQZ, "run")).isZero();
+        assertThat(countOpcode(wasm, run.endive.wasm.types.OpCode.IF, "run"))
                 .isEqualTo(FuelMetering.unrollFactor(17) + 1); // and the entry check's (exported)
     }
 
@@ -314,9 +314,9 @@ class FuelMeteringTest {
     }
 
     /** Occurrences of {@code op} in the body of the function named {@code name}. */
-    private static long countOpcode(byte[] wasm, com.dylibso.chicory.wasm.types.OpCode op, String name) {
-        com.dylibso.chicory.wasm.WasmModule module = Parser.parse(wasm);
-        int imported = module.importSection().count(com.dylibso.chicory.wasm.types.ExternalType.FUNCTION);
+    private static long countOpcode(byte[] wasm, run.endive.wasm.types.OpCode op, String name) {
+        run.endive.wasm.WasmModule module = Parser.parse(wasm);
+        int imported = module.importSection().count(run.endive.wasm.types.ExternalType.FUNCTION);
         for (int f = 0; f < module.codeSection().functionBodyCount(); f++) {
             if (name.equals(module.nameSection().nameOfFunction(imported + f))) {
                 return module.codeSection().getFunctionBody(f).instructions().stream()
@@ -342,8 +342,8 @@ class FuelMeteringTest {
         byte[] wasm = Asyncify.transform(Guest.named(wat), options);
         SuspensionDriver driver = new SuspensionDriver(SuspendPolicy.never());
         var fuelGlobal = driver.fuelImport(fuel);
-        var stop = new com.dylibso.chicory.runtime.HostFunction(AsyncifyAbi.SUSPEND_MODULE,
-                AsyncifyAbi.FUEL_EXHAUSTED_IMPORT, com.dylibso.chicory.wasm.types.FunctionType.of(
+        var stop = new run.endive.runtime.HostFunction(AsyncifyAbi.SUSPEND_MODULE,
+                AsyncifyAbi.FUEL_EXHAUSTED_IMPORT, run.endive.wasm.types.FunctionType.of(
                         java.util.List.of(), java.util.List.of()), (inst, args) -> {
                             throw new Stopped();
                         });

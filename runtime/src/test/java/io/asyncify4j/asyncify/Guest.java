@@ -2,22 +2,23 @@ package io.asyncify4j.asyncify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportGlobal;
-import com.dylibso.chicory.runtime.ImportTable;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasm.types.Value;
-import com.dylibso.chicory.runtime.WasmFunctionHandle;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionImport;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.Import;
-import com.dylibso.chicory.wasm.types.ValType;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportGlobal;
+import run.endive.runtime.ImportTable;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasm.types.Value;
+import run.endive.runtime.WasmFunctionHandle;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionImport;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.Import;
+import run.endive.wasm.types.ValType;
+import io.asyncify4j.engine.References;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.model.NameSection;
@@ -34,7 +35,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Runs a module plainly on Chicory and asyncified under a {@link SuspensionDriver}, with deterministic
+ * Runs a module plainly on Endive and asyncified under a {@link SuspensionDriver}, with deterministic
  * host imports that log every call, so the two runs can be compared (differential testing).
  *
  * <p>Every function import other than the transform's own ({@code asyncify4j.*}) gets a host function
@@ -69,8 +70,8 @@ final class Guest {
         final Map<String, WasmFunctionHandle> overrides = new HashMap<>();
         long calls;
         /**
-         * Whether v128 arguments are seen with their two halves in the order Chicory hands them over.
-         * Off by default: Chicory 1.7.5's interpreter swaps the halves of a v128 on every local.set (a
+         * Whether v128 arguments are seen with their two halves in the order the engine hands them over.
+         * Off by default: Endive 1.0.x's interpreter swaps the halves of a v128 on every local.set (a
          * local.set/local.get pair reverses them), so the extra locals the transform spills through
          * change the order a host function sees even though no wasm code can tell. With it off, the
          * halves are sorted first; compare transformed runs with each other to check the order.
@@ -93,7 +94,7 @@ final class Guest {
                 FunctionType type = module.typeSection().getType(fi.typeIndex());
                 String name = imp.module() + "." + imp.name();
                 WasmFunctionHandle custom = overrides.get(name);
-                out.add(new HostFunction(imp.module(), imp.name(), type, (inst, raw) -> {
+                out.add(new HostFunction(imp.module(), imp.name(), type, References.withHandles(type, (inst, raw) -> {
                     long n = ++calls;
                     long[] args = normalize(type.params(), raw);
                     if (!exactV128) {
@@ -104,7 +105,7 @@ final class Guest {
                         return custom.apply(inst, args);
                     }
                     return results(type, args, n);
-                }));
+                })));
             }
             return out;
         }
@@ -143,7 +144,7 @@ final class Guest {
     }
 
     /**
-     * Chicory may hand over an i32 or f32 with garbage in the upper half of its long slot: keep only the
+     * Endive may hand over an i32 or f32 with garbage in the upper half of its long slot: keep only the
      * bits the type defines, so equal wasm values compare equal.
      */
     static long[] normalize(List<ValType> types, long[] raw) {
@@ -234,7 +235,7 @@ final class Guest {
         List<Run> runs = new ArrayList<>();
         for (long[] args : argLists) {
             int before = host.log.size();
-            Outcome o = outcome(inst, export, () -> inst.export(export).apply(args));
+            Outcome o = outcome(inst, export, () -> References.exportWithHandles(inst, export).apply(args));
             runs.add(new Run(o, List.copyOf(host.log.subList(before, host.log.size())), 0));
         }
         return runs;
@@ -263,7 +264,7 @@ final class Guest {
         Run call(String export, long... args) {
             int before = host.log.size();
             long s = driver.suspensions();
-            Outcome o = outcome(instance, export, () -> driver.call(instance.export(export), args));
+            Outcome o = outcome(instance, export, () -> driver.callWithHandles(instance, export, args));
             return new Run(o, List.copyOf(host.log.subList(before, host.log.size())), driver.suspensions() - s);
         }
 
@@ -382,7 +383,7 @@ final class Guest {
     /**
      * Where {@link AbiDriver} may keep the data in memory 0 (its last 48 KiB), or -1 when the module does
      * not suit it: no memory 0 of its own, other imports than functions, v128 values (which the module
-     * memory configuration saves with SIMD instructions Chicory lacks), or a start function.
+     * memory configuration saves with SIMD instructions Endive 1.0.x's interpreter lacks), or a start function.
      */
     private static int abiDataAddress(byte[] wasm) {
         ModuleModel m = WasmCodec.decode(wasm);

@@ -13,7 +13,7 @@ import static io.asyncify4j.wasm.testutil.Ir.set;
 import static io.asyncify4j.wasm.testutil.Ir.types;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.ir.BlockType;
 import io.asyncify4j.wasm.ir.Opcode;
 import io.asyncify4j.wasm.model.ElementSegment;
@@ -150,7 +150,7 @@ class IndirectAndTailCallsTest {
                 (return_call $loop (local.get $n) (local.get $acc)))
               (func (export "mutual") (param $n i32) (result i64)
                 (call $loop (local.get $n) (i64.const 0)))
-              ;; self tail recursion (no declared locals: Chicory 1.7.5 mis-runs a self tail call in a
+              ;; self tail recursion (no declared locals: Endive 1.0.x's interpreter mis-runs a self tail call in a
               ;; function that has some; the transform adds locals and must cope)
               (func $self (param $n i32) (param $acc i64) (result i64)
                 (if (i32.eqz (i32.rem_u (local.get $n) (i32.const 1000)))

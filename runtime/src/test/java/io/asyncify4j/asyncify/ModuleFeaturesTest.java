@@ -5,17 +5,17 @@ import static io.asyncify4j.asyncify.Guest.assertSameAsPlain;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.runtime.ImportTable;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.TableInstance;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.Table;
-import com.dylibso.chicory.wasm.types.TableLimits;
-import com.dylibso.chicory.wasm.types.ValType;
-import com.dylibso.chicory.wasm.types.Value;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import run.endive.runtime.ImportTable;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.runtime.TableInstance;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.Table;
+import run.endive.wasm.types.TableLimits;
+import run.endive.wasm.types.ValType;
+import run.endive.wasm.types.Value;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.testutil.Wat;
 import java.util.ArrayList;
@@ -139,7 +139,7 @@ class ModuleFeaturesTest {
         byte[] a = Wat.wat(HALF_INSTANTIATED);
         byte[] b = Wat.wat(CALLER);
 
-        // Plain Chicory first: the expected outcome.
+        // Plain Endive first: the expected outcome.
         TableInstance plainTable = newTable();
         Guest.Host plainHost = new Guest.Host();
         WasmModule pa = Guest.parse(a);

@@ -4,8 +4,8 @@ import static io.asyncify4j.asyncify.Guest.args;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.dylibso.chicory.runtime.TrapException;
-import io.asyncify4j.chicory.SuspendPolicy;
+import run.endive.runtime.TrapException;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.testutil.Wat;

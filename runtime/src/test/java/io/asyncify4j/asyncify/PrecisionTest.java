@@ -4,7 +4,7 @@ import static io.asyncify4j.asyncify.Guest.args;
 import static io.asyncify4j.asyncify.OptionsTest.instrumented;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.Function;
 import io.asyncify4j.wasm.model.ModuleModel;

@@ -2,9 +2,9 @@ package io.asyncify4j.asyncify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasm.WasmModule;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasm.WasmModule;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ExternalKind;
 import io.asyncify4j.wasm.model.Import;

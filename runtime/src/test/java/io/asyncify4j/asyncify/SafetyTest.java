@@ -3,9 +3,9 @@ package io.asyncify4j.asyncify;
 import static io.asyncify4j.asyncify.Guest.args;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.Memory;
-import com.dylibso.chicory.runtime.TrapException;
-import io.asyncify4j.chicory.SuspendPolicy;
+import run.endive.runtime.Memory;
+import run.endive.runtime.TrapException;
+import io.asyncify4j.engine.SuspendPolicy;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -16,7 +16,7 @@ import static io.asyncify4j.wasm.testutil.Ir.types;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.ir.BlockType;
 import io.asyncify4j.wasm.ir.Opcode;
@@ -43,7 +43,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Live locals, params and operand-stack values of every value type across suspensions, deep in
  * recursion: numbers, funcref, externref, typed references (nullable and not), and v128 (saved through
- * the host imports, since Chicory's interpreter runs no SIMD instructions: v128 values only travel
+ * the host imports, since Endive 1.0.x's interpreter runs no SIMD instructions: v128 values only travel
  * through locals, params, select and calls here).
  */
 // A mis-transformed loop can spin forever instead of failing: bound every test.
@@ -129,7 +129,7 @@ class ValueTypesTest {
 
     @Test
     void v128HalvesKeepTheirOrderThroughTheHostSaveAndRestore() {
-        // Chicory's local.set quirk aside (see Guest.Host#exactV128), a transformed module must hand the
+        // The engine's local.set quirk aside (see Guest.Host#exactV128), a transformed module must hand the
         // host the same halves in the same order whether or not it was suspended: this pins the order the
         // v128 store/load imports save and restore them in.
         byte[] transformed = Asyncify.transform(Wat.wat(ALL_TYPES), Guest.driverOptions().build());

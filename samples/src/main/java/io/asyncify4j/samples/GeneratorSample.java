@@ -29,8 +29,8 @@ public final class GeneratorSample implements Sample {
                 // A slow backend: the value arrives later, on another thread.
                 CompletableFuture.supplyAsync(() -> key * 2, CompletableFuture.delayedExecutor(20 + key % 7, MILLISECONDS)));
         AsyncImport yield = AsyncImport.of("host", "yield",
-                com.dylibso.chicory.wasm.types.FunctionType.of(
-                        java.util.List.of(com.dylibso.chicory.wasm.types.ValType.I32, com.dylibso.chicory.wasm.types.ValType.I32),
+                run.endive.wasm.types.FunctionType.of(
+                        java.util.List.of(run.endive.wasm.types.ValType.I32, run.endive.wasm.types.ValType.I32),
                         java.util.List.of()),
                 args -> {
                     out.printf("coroutine %s yielded %d%n", (char) ('A' + args[0] - 1), args[1]);

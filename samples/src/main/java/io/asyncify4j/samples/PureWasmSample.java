@@ -1,12 +1,12 @@
 package io.asyncify4j.samples;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
+import io.asyncify4j.engine.Engines;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
 import com.dylibso.chicory.wabt.Wat2Wasm;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyOptions;
 import java.io.PrintStream;
@@ -37,6 +37,6 @@ public final class PureWasmSample implements Sample {
                     return null;
                 });
         // Instantiating runs the start function, which is the example's whole program.
-        Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder().addFunction(print).build()).build();
+        Engines.instantiate(Engines.parse(wasm), ImportValues.builder().addFunction(print).build());
     }
 }

@@ -2,8 +2,8 @@ package io.asyncify4j.samples;
 
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.wasm.types.FunctionType;
+import run.endive.runtime.HostFunction;
+import run.endive.wasm.types.FunctionType;
 import io.asyncify4j.host.AsyncImport;
 import io.asyncify4j.host.AsyncInstance;
 import io.asyncify4j.host.SuspensionListener;

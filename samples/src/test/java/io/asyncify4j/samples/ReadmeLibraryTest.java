@@ -30,6 +30,23 @@ class ReadmeLibraryTest {
         assertThat(block.lines().map(l -> l.replaceFirst("^  ", "")).toList()).isEqualTo(coordinates.lines().toList());
     }
 
+    /** The BOM has no parent (users import it): its engine versions must be the build's own. */
+    @Test
+    void theBomPinsTheEngineVersionsTheBuildUses() throws Exception {
+        String parent = Files.readString(repoRoot().resolve("pom.xml"));
+        String bom = Files.readString(repoRoot().resolve("bom/pom.xml"));
+        for (String property : new String[] {"endive.version", "endive-compiler.version", "chicory-wabt.version"}) {
+            assertThat(property(bom, property)).as(property).isEqualTo(property(parent, property));
+        }
+    }
+
+    /** The first {@code <name>value</name>} of a pom: the default (the profile's overrides come later). */
+    private static String property(String pom, String name) {
+        int start = pom.indexOf("<" + name + ">");
+        assertThat(start).as(name).isNotNegative();
+        return pom.substring(start + name.length() + 2, pom.indexOf("</" + name + ">", start));
+    }
+
     @Test
     void thePluginReadmeNamesIsThere() {
         assertThat(repoRoot().resolve("consumer-check/src/it/plugin-host/plugin.wasm")).isRegularFile();

@@ -1,18 +1,18 @@
 package io.asyncify4j.spectest;
 
-import io.asyncify4j.chicory.ModuleExports;
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.TrapException;
-import com.dylibso.chicory.wasm.UninstantiableException;
-import com.dylibso.chicory.wasm.WasmModule;
+import io.asyncify4j.engine.EngineErrors;
+import io.asyncify4j.engine.Engines;
+import io.asyncify4j.engine.ModuleExports;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyOptions;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,7 +45,7 @@ final class AsyncifyPipeline implements ModePipeline {
                 .secondaryMemoryPages(1, 16384)
                 .importState(true)
                 .deferStart(true)
-                .v128ViaHost(true) // Chicory's interpreter has no v128.load/store
+                .v128ViaHost(!Engines.interpreterRunsSimd()) // Endive 1.0.x's interpreter has no v128.load/store
                 .suspendAtFunctionEntriesAndLoops(chaos)
                 .fuel(fuelQuantum > 0)
                 .build();
@@ -65,7 +65,7 @@ final class AsyncifyPipeline implements ModePipeline {
         }
         functions.add(driver.suspendPoint());
         functions.addAll(SuspensionDriver.v128Imports());
-        List<com.dylibso.chicory.runtime.ImportGlobal> globals = withState(imports);
+        List<run.endive.runtime.ImportGlobal> globals = withState(imports);
         if (fuelQuantum > 0) {
             functions.add(driver.fuelExhausted());
             globals.add(driver.fuelImport(fuelQuantum));
@@ -77,28 +77,27 @@ final class AsyncifyPipeline implements ModePipeline {
                 .withTables(Arrays.asList(imports.tables()))
                 .withTags(Arrays.asList(imports.tags()))
                 .build();
-        Instance instance = Instance.builder(module).withImportValues(withAsyncify).build();
+        Instance instance = Engines.instantiate(module, withAsyncify);
         if (ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT)) {
             try {
                 driver.call(instance.export(AsyncifyAbi.DEFERRED_START_EXPORT));
-            } catch (TrapException e) {
-                // As Chicory reports a trapping start function run during instantiation.
-                throw new UninstantiableException(e.getMessage(), e);
+            } catch (RuntimeException e) {
+                throw EngineErrors.asStartFunctionFailure(e); // as the engine reports it during instantiation
             }
         }
         return instance;
     }
 
 
-    private List<com.dylibso.chicory.runtime.ImportGlobal> withState(ImportValues imports) {
-        List<com.dylibso.chicory.runtime.ImportGlobal> globals = new ArrayList<>(Arrays.asList(imports.globals()));
+    private List<run.endive.runtime.ImportGlobal> withState(ImportValues imports) {
+        List<run.endive.runtime.ImportGlobal> globals = new ArrayList<>(Arrays.asList(imports.globals()));
         globals.add(driver.stateImport());
         return globals;
     }
 
     @Override
     public long[] invoke(Instance instance, String export, long[] args) {
-        return driver.call(instance.export(export), args);
+        return driver.callWithHandles(instance, export, args);
     }
 
     @Override

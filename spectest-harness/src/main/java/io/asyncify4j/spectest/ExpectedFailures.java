@@ -86,13 +86,22 @@ public final class ExpectedFailures {
         return new ExpectedFailures(List.of());
     }
 
-    /** The list bundled with the harness ({@value #RESOURCE}). */
+    /**
+     * The list bundled with the harness for the engine in use: {@code expected-failures-endive-X.Y.txt}
+     * beside {@value #RESOURCE} when there is one for the engine's version X.Y (the newest runtime, see
+     * the {@code endive-latest} Maven profile), else {@value #RESOURCE} (Endive 1.0.x).
+     */
     public static ExpectedFailures bundled() {
-        try (InputStream in = ExpectedFailures.class.getResourceAsStream(RESOURCE)) {
+        String perVersion = RESOURCE.replace(".txt", "-endive-" + io.asyncify4j.engine.Engines.minorVersion() + ".txt");
+        return ExpectedFailures.class.getResource(perVersion) != null ? resource(perVersion) : resource(RESOURCE);
+    }
+
+    private static ExpectedFailures resource(String name) {
+        try (InputStream in = ExpectedFailures.class.getResourceAsStream(name)) {
             if (in == null) {
-                throw new IllegalStateException("missing resource " + RESOURCE);
+                throw new IllegalStateException("missing resource " + name);
             }
-            return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "expected-failures.txt");
+            return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), name.substring(name.lastIndexOf('/') + 1));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

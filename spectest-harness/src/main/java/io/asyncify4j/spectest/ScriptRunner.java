@@ -1,17 +1,12 @@
 package io.asyncify4j.spectest;
 
-import com.dylibso.chicory.runtime.ChicoryInterruptedException;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.Store;
-import com.dylibso.chicory.runtime.WasmException;
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.InvalidException;
-import com.dylibso.chicory.wasm.MalformedException;
-import com.dylibso.chicory.wasm.UninstantiableException;
-import com.dylibso.chicory.wasm.UnlinkableException;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.ValType;
+import run.endive.runtime.GlobalInstance;
+import run.endive.runtime.Instance;
+import run.endive.runtime.Store;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.ValType;
+import io.asyncify4j.engine.EngineErrors;
+import io.asyncify4j.engine.References;
 import io.asyncify4j.spectest.host.PrintSink;
 import io.asyncify4j.spectest.host.SpectestHost;
 import io.asyncify4j.spectest.report.CommandFailure;
@@ -28,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,8 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Executes the commands of one converted script in one mode, on the calling thread.
  *
- * <p>Callers should run it on a thread with a large stack: Chicory's interpreter recurses on the Java
- * stack, and {@code assert_exhaustion} expects Chicory's "call stack exhausted" (which it raises on
+ * <p>Callers should run it on a thread with a large stack: Endive's interpreter recurses on the Java
+ * stack, and {@code assert_exhaustion} expects Endive's "call stack exhausted" (which it raises on
  * {@link StackOverflowError}) — see {@link SpecTestRunner}.
  *
  * <p>Semantics of each command:
@@ -49,19 +45,19 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code assert_return}: results must match exactly (bit patterns for floats), NaN patterns
  *       {@code nan:canonical}/{@code nan:arithmetic} per value and per v128 lane, references by
  *       nullness/identity, {@code either} by any alternative.</li>
- *   <li>{@code assert_trap} / {@code assert_exhaustion}: a Chicory trap whose message contains the
+ *   <li>{@code assert_trap} / {@code assert_exhaustion}: an engine trap whose message contains the
  *       expected text (for {@code assert_trap} of a module: its instantiation must trap).</li>
- *   <li>{@code assert_exception}: an uncaught wasm exception ({@link WasmException}).</li>
+ *   <li>{@code assert_exception}: an uncaught wasm exception ({@link EngineErrors#isUncaughtWasmException}).</li>
  *   <li>{@code assert_malformed} / {@code assert_invalid}: the mode may reject the original bytes
- *       itself ({@link ModePipeline#rejects}); otherwise Chicory must reject the original bytes with
- *       {@link MalformedException} / {@link InvalidException}. Text modules wabt did not convert to
+ *       itself ({@link ModePipeline#rejects}); otherwise the engine must reject the original bytes as
+ *       malformed / invalid ({@link EngineErrors}). Text modules wabt did not convert to
  *       binary are skipped.</li>
  *   <li>{@code assert_unlinkable} / {@code assert_uninstantiable}: the transformed module must fail
- *       with {@link UnlinkableException} / {@link UninstantiableException}.</li>
+ *       as unlinkable / uninstantiable.</li>
  * </ul>
  * Besides the exception type, the exception message (or a cause's) must contain the script's
  * expected text — for traps, exhaustion and, unless {@link #checkModuleMessages} is turned off,
- * module assertions too (Chicory words its errors like the reference interpreter). A rejection by
+ * module assertions too (Endive words its errors like the reference interpreter). A rejection by
  * the mode's own decoder is accepted whatever its message.
  */
 public final class ScriptRunner {
@@ -257,13 +253,13 @@ public final class ScriptRunner {
             case ASSERT_EXCEPTION:
                 return assertException(c);
             case ASSERT_MALFORMED:
-                return assertRejected(c, MalformedException.class, "malformed");
+                return assertRejected(c, EngineErrors::isMalformed, "malformed");
             case ASSERT_INVALID:
-                return assertRejected(c, InvalidException.class, "invalid");
+                return assertRejected(c, EngineErrors::isInvalid, "invalid");
             case ASSERT_UNLINKABLE:
-                return assertLoadFails(c, UnlinkableException.class, "unlinkable");
+                return assertLoadFails(c, EngineErrors::isUnlinkable, "unlinkable");
             case ASSERT_UNINSTANTIABLE:
-                return assertLoadFails(c, UninstantiableException.class, "uninstantiable");
+                return assertLoadFails(c, EngineErrors::isUninstantiable, "uninstantiable");
             case UNKNOWN:
             default:
                 return Outcome.skip("unsupported command '" + c.rawType() + "'");
@@ -322,6 +318,9 @@ public final class ScriptRunner {
             }
             if (ValType.V128.equals(g.getType())) {
                 return new long[] {g.getValueLow(), g.getValueHigh()};
+            }
+            if (References.isObject(g.getType())) {
+                return new long[] {References.toHandle(g.getRefValue())};
             }
             return new long[] {g.getValue()};
         }
@@ -386,19 +385,17 @@ public final class ScriptRunner {
     }
 
     /**
-     * Whether {@code e} is the expected trap. Any {@link ChicoryException} thrown by a call counts
-     * (Chicory 1.7.5 raises some runtime traps, e.g. "unaligned atomic", as {@link InvalidException});
+     * Whether {@code e} is the expected trap. Any exception of the engine's own thrown by a call counts
+     * (Endive, like Chicory before it, raises some runtime traps, e.g. "unaligned atomic", as invalid-module exceptions);
      * during instantiation, load errors (malformed, invalid, unlinkable) are not traps.
      */
     private Outcome checkTrap(String expected, String text, Throwable e, boolean instantiation) {
-        if (e instanceof ChicoryInterruptedException || timedOut) {
+        if (EngineErrors.isInterruption(e) || timedOut) {
             return Outcome.fail(expected, describe(e));
         }
-        boolean isTrap = e instanceof ChicoryException
+        boolean isTrap = EngineErrors.isEngineException(e)
                 && !(instantiation
-                        && (e instanceof MalformedException
-                                || e instanceof InvalidException
-                                || e instanceof UnlinkableException));
+                        && (EngineErrors.isMalformed(e) || EngineErrors.isInvalid(e) || EngineErrors.isUnlinkable(e)));
         if (!isTrap) {
             return Outcome.fail(expected, describe(e));
         }
@@ -432,14 +429,12 @@ public final class ScriptRunner {
         try {
             long[] results = perform((Instance) t, c.action());
             return Outcome.fail("uncaught wasm exception", "returned " + WasmValues.formatSlots(c.expected(), results));
-        } catch (WasmException e) {
-            return Outcome.PASS;
         } catch (Exception | Error e) {
-            return Outcome.fail("uncaught wasm exception", describe(e));
+            return EngineErrors.isUncaughtWasmException(e) ? Outcome.PASS : Outcome.fail("uncaught wasm exception", describe(e));
         }
     }
 
-    private Outcome assertRejected(WastCommand c, Class<? extends ChicoryException> type, String what) {
+    private Outcome assertRejected(WastCommand c, Predicate<Throwable> type, String what) {
         if (c.isTextModule()) {
             return Outcome.skip("text module " + c.filename() + " (wabt did not convert it to binary)");
         }
@@ -463,7 +458,7 @@ public final class ScriptRunner {
         }
     }
 
-    private Outcome assertLoadFails(WastCommand c, Class<? extends ChicoryException> type, String what) {
+    private Outcome assertLoadFails(WastCommand c, Predicate<Throwable> type, String what) {
         String expected = what + " module \"" + c.text() + "\"";
         byte[] bytes;
         try {
@@ -479,8 +474,8 @@ public final class ScriptRunner {
         }
     }
 
-    private Outcome checkRejection(String expected, Class<? extends ChicoryException> type, String text, Throwable e) {
-        if (!type.isInstance(e)) {
+    private Outcome checkRejection(String expected, Predicate<Throwable> type, String text, Throwable e) {
+        if (!type.test(e)) {
             return Outcome.fail(expected, describe(e));
         }
         if (checkModuleMessages && text != null && !messageContains(e, text)) {

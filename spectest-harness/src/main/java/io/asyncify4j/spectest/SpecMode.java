@@ -10,8 +10,8 @@ import java.util.stream.Collectors;
  * expected-failure list; modes differ only in how modules are loaded and driven ({@link ModePipeline}).
  */
 public enum SpecMode {
-    /** Modules run exactly as Chicory loads them: the baseline. */
-    PLAIN("modules run as Chicory loads them") {
+    /** Modules run exactly as Endive loads them: the baseline. */
+    PLAIN("modules run as Endive loads them") {
         @Override
         public ModePipeline newPipeline() {
             return wasm -> wasm;
@@ -20,9 +20,9 @@ public enum SpecMode {
 
     /**
      * Every module that must load goes through {@link WasmCodec#roundTrip} (our decoder and encoder)
-     * before Chicory parses it; modules that must be rejected may be rejected by our decoder.
+     * before Endive parses it; modules that must be rejected may be rejected by our decoder.
      */
-    ROUNDTRIP("every module goes through WasmCodec.roundTrip before Chicory loads it") {
+    ROUNDTRIP("every module goes through WasmCodec.roundTrip before Endive loads it") {
         @Override
         public ModePipeline newPipeline() {
             return new ModePipeline() {

@@ -37,8 +37,8 @@ public final class SpecTestRunner {
     private static final Logger LOG = LoggerFactory.getLogger(SpecTestRunner.class);
 
     /**
-     * Stack size of worker threads: Chicory's interpreter recurses on the Java stack, and
-     * {@code assert_exhaustion} needs Chicory's "call stack exhausted" (raised on
+     * Stack size of worker threads: Endive's interpreter recurses on the Java stack, and
+     * {@code assert_exhaustion} needs Endive's "call stack exhausted" (raised on
      * {@link StackOverflowError}). 16 MiB is deep enough for every script of the suite; much deeper
      * stacks only make exhaustion slower and heap-hungry: skip-stack-guard-page.wast recurses through
      * functions with thousands of locals, and at 64 MiB its interpreter frames need gigabytes of heap.

@@ -30,7 +30,7 @@ public final class Testsuite {
     public static final String RELATIVE_LOCATION = "../shared/wasm-testsuite";
 
     /**
-     * The proposals run by default besides the core scripts: those Chicory 1.7.5 implements and wabt
+     * The proposals run by default besides the core scripts: those the engine implements and wabt
      * converts (scripts wabt cannot convert are reported as skipped).
      */
     public static final List<String> DEFAULT_PROPOSALS =

@@ -7,8 +7,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Interrupts commands that run past their deadline. Chicory's interpreter checks the thread's
- * interrupt flag while it runs and then throws {@code ChicoryInterruptedException}, so a runaway guest
+ * Interrupts commands that run past their deadline. Endive's interpreter checks the thread's
+ * interrupt flag while it runs and then throws {@code WasmInterruptedException}, so a runaway guest
  * (an infinite loop a transform introduced, say) fails one command instead of hanging the run.
  */
 final class Watchdog {

@@ -1,6 +1,6 @@
 /**
  * The WebAssembly spec-test harness: runs {@code .wast} scripts of the official testsuite against
- * Chicory, in several modes.
+ * Endive, in several modes.
  *
  * <ul>
  *   <li>{@link io.asyncify4j.spectest.SpecTestRunner} converts scripts with wabt's wast2json

@@ -63,7 +63,7 @@ class SpecSuiteTest {
         assertThat(report.failed()).as(describe(report)).isZero();
     }
 
-    /** Every module goes through {@code WasmCodec.roundTrip} before Chicory loads it. */
+    /** Every module goes through {@code WasmCodec.roundTrip} before Endive loads it. */
     @Test
     @Tag("roundtrip")
     void roundtripModeHasNoUnexpectedFailures() throws Exception {

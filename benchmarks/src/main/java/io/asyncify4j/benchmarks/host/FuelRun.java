@@ -1,15 +1,15 @@
 package io.asyncify4j.benchmarks.host;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasi.WasiExitException;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasi.WasiPreview1;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.types.FunctionType;
-import com.dylibso.chicory.wasm.types.ValType;
+import io.asyncify4j.engine.Engines;
+import run.endive.runtime.HostFunction;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasi.WasiExitException;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasi.WasiPreview1;
+import run.endive.wasm.types.FunctionType;
+import run.endive.wasm.types.ValType;
 import io.asyncify4j.host.AsyncInstance;
 import io.asyncify4j.host.Scheduler;
 import java.io.ByteArrayOutputStream;
@@ -25,7 +25,7 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * One variant of one WASI workload, timed in a JVM of its own (see {@link HostBenchmarks#fuelOverhead}):
- * Chicory's interpreter compiles one dispatch loop for every module it runs, so variants timed in one
+ * Endive's interpreter compiles one dispatch loop for every module it runs, so variants timed in one
  * JVM share a JIT profile and disturb each other. Loading (parse and instantiate; for the metered
  * variants also the transform) and running the guest are timed apart: the overhead of metering is a
  * cost of running, and the transform is paid once per instance, whatever the guest then runs. Prints
@@ -89,8 +89,8 @@ public final class FuelRun {
             long t0 = System.nanoTime();
             List<ImportFunction> fns = new ArrayList<>(Arrays.asList(wasi.toHostFunctions()));
             fns.add(tick());
-            Instance instance = Instance.builder(Parser.parse(wasm)).withStart(false)
-                    .withImportValues(ImportValues.builder().withFunctions(fns).build()).build();
+            Instance instance = Engines.builder(Engines.parse(wasm), ImportValues.builder().withFunctions(fns).build(),
+                    Engines.Kind.INTERPRETER).withStart(false).build();
             long t1 = System.nanoTime();
             try {
                 instance.export("_start").apply();

@@ -1,25 +1,25 @@
 package io.asyncify4j.benchmarks.host;
 
-import com.dylibso.chicory.runtime.ImportFunction;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasi.WasiExitException;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasi.WasiPreview1;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
+import io.asyncify4j.engine.Engines;
+import run.endive.runtime.ImportFunction;
+import run.endive.runtime.ImportValues;
+import run.endive.runtime.Instance;
+import run.endive.wasi.WasiExitException;
+import run.endive.wasi.WasiOptions;
+import run.endive.wasi.WasiPreview1;
+import run.endive.wasm.WasmModule;
 import io.asyncify4j.asyncify.Asyncify;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.asyncify.AsyncifyOptions;
-import io.asyncify4j.chicory.SuspendPolicy;
-import io.asyncify4j.chicory.SuspensionDriver;
+import io.asyncify4j.engine.SuspendPolicy;
+import io.asyncify4j.engine.SuspensionDriver;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * Counts the instructions Chicory's interpreter executes for a WASI workload, plain and fuel-metered:
+ * Counts the instructions Endive's interpreter executes for a WASI workload, plain and fuel-metered:
  * a deterministic measure of what metering adds, free of the JIT noise that moves run times.
  */
 public final class InstructionCounts {
@@ -62,8 +62,8 @@ public final class InstructionCounts {
      * when not null, also sees every instruction run.
      */
     static Run run(byte[] wasm, boolean metered, long quantum, SuspendPolicy policy,
-            com.dylibso.chicory.runtime.ExecutionListener listener) {
-        WasmModule module = Parser.parse(wasm);
+            run.endive.runtime.ExecutionListener listener) {
+        WasmModule module = Engines.parse(wasm);
         long[] executed = {0};
         try (WasiPreview1 wasi = WasiPreview1.builder()
                 .withOptions(WasiOptions.builder().withStdout(new ByteArrayOutputStream()).build()).build()) {
@@ -77,8 +77,8 @@ public final class InstructionCounts {
                 functions.addAll(SuspensionDriver.v128Imports());
                 imports.addGlobal(driver.stateImport()).addGlobal(fuel);
             }
-            Instance instance = Instance.builder(module).withStart(false)
-                    .withImportValues(imports.withFunctions(functions).build())
+            Instance instance = Engines.builder(module, imports.withFunctions(functions).build(), Engines.Kind.INTERPRETER)
+                    .withStart(false)
                     .withUnsafeExecutionListener((instruction, stack) -> {
                         executed[0]++;
                         if (listener != null) {

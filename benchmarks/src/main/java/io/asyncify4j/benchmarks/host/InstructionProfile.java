@@ -1,14 +1,13 @@
 package io.asyncify4j.benchmarks.host;
 
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.AnnotatedInstruction;
-import com.dylibso.chicory.wasm.types.ExternalType;
-import com.dylibso.chicory.wasm.types.Import;
-import com.dylibso.chicory.wasm.types.NameCustomSection;
-import com.dylibso.chicory.wasm.types.OpCode;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.AnnotatedInstruction;
+import run.endive.wasm.types.ExternalType;
+import run.endive.wasm.types.Import;
+import run.endive.wasm.types.NameCustomSection;
+import run.endive.wasm.types.OpCode;
 import io.asyncify4j.asyncify.AsyncifyAbi;
-import io.asyncify4j.chicory.SuspendPolicy;
+import io.asyncify4j.engine.SuspendPolicy;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +56,7 @@ public final class InstructionProfile {
             long[] counts = new long[wasm.length + 1];
             InstructionCounts.Run run = InstructionCounts.run(wasm, metered, Long.MAX_VALUE / 2, SuspendPolicy.never(),
                     (instruction, stack) -> counts[instruction.address()]++);
-            return new Profile(Parser.parse(wasm), run.instructions(), run.fuelUsed(), counts);
+            return new Profile(io.asyncify4j.engine.Engines.parse(wasm), run.instructions(), run.fuelUsed(), counts);
         }
 
         int importedFunctions() {

@@ -4,7 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Every instruction the codec reads and writes: the instructions Chicory 1.7.5 executes (MVP,
+ * Every instruction the codec reads and writes: the instructions Chicory 1.7.5 and Endive 1.0.x execute (MVP,
  * sign-ext, sat-trunc, multi-value, reference types, bulk memory, SIMD, exception handling, tail calls,
  * extended-const, multi-memory, threads, function references and GC).
  *

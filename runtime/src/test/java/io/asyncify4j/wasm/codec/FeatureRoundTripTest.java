@@ -52,8 +52,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * One module per opcode family, from text (wabt) where wabt supports the feature: decode → encode →
- * decode is structurally stable, re-encoding is idempotent, Chicory accepts the result with the same
- * instruction stream, and running it on Chicory gives the same results as the original bytes.
+ * decode is structurally stable, re-encoding is idempotent, Endive accepts the result with the same
+ * instruction stream, and running it on Endive gives the same results as the original bytes.
  */
 public class FeatureRoundTripTest {
 
@@ -131,7 +131,7 @@ public class FeatureRoundTripTest {
     @Test
     void mvpControl() {
         byte[] original = Wat.wat(CONTROL);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         List<Instruction> f = r.model().functions().get(2).body();
         assertThat(imm(find(f, Opcode.BR_TABLE))).containsExactly(0, 1, 2);
         assertThat(imm(find(f, Opcode.CALL_INDIRECT))).containsExactly(0, 0);
@@ -166,7 +166,7 @@ public class FeatureRoundTripTest {
                 (local.set $y (i64.trunc_f64_s (global.get $dc)))
                 (i64.add (i64.add (i64.extend_i32_s (local.get 0)) (global.get $h)) (local.get $y))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(r.model().globals()).hasSize(4);
         assertThat(r.model().functions().get(0).locals()).containsExactly(ValType.I32, ValType.I64, ValType.F32,
                 ValType.F64, ValType.V128);
@@ -217,7 +217,7 @@ public class FeatureRoundTripTest {
                 (local.set $s (call $mix (local.get $s) (i64.extend_i32_s (memory.grow (i32.const 1)))))
                 (call $mix (local.get $s) (i64.extend_i32_s (memory.size)))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         List<Instruction> f = r.model().functions().get(1).body();
         // {align log2, offset, memory}
         assertThat(imm(find(f, Opcode.I32_STORE))).containsExactly(2, 100, 0);
@@ -305,7 +305,7 @@ public class FeatureRoundTripTest {
         wat.append(')');
         assertThat(ops.size()).as("value opcodes covered").isGreaterThan(330);
         byte[] original = Wat.wat(wat.toString());
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(r.model().functions()).hasSize(ops.size());
         int ran = 0;
         var a = RoundTrip.instantiate(original);
@@ -315,7 +315,7 @@ public class FeatureRoundTripTest {
             assertThat(r.model().functions().get(k).body().get(r.model().functions().get(k).body().size() - 1)
                     .opcode()).isEqualTo(op);
             if (op.stackSignature.contains("v")) {
-                continue; // Chicory's default interpreter does not execute SIMD; parsed and compared above
+                continue; // Endive 1.0.x's interpreter does not execute SIMD; parsed and compared above
             }
             String params = op.stackSignature.substring(0, op.stackSignature.indexOf(':'));
             List<Long> argList = new ArrayList<>();
@@ -349,7 +349,7 @@ public class FeatureRoundTripTest {
                   (then (drop) (i32.const 2) (i64.const 3))
                   (else (i64.const 7) (i64.mul) (local.set $tmp) (local.get 1) (local.get $tmp)))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         List<Instruction> f = r.model().functions().get(1).body();
         for (Opcode op : List.of(Opcode.BLOCK, Opcode.LOOP, Opcode.IF)) {
             BlockType bt = ((StructuredInstruction) find(f, op)).blockType();
@@ -390,7 +390,7 @@ public class FeatureRoundTripTest {
                     (i32.mul (i32.const 100)
                       (ref.is_null (select (result funcref) (ref.null func) (ref.func $one) (local.get $i))))))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         List<Instruction> f = r.model().functions().get(2).body();
         SimpleInstruction select = (SimpleInstruction) find(f, Opcode.SELECT_T);
         assertThat(select.types()).containsExactly(ValType.FUNCREF);
@@ -442,7 +442,7 @@ public class FeatureRoundTripTest {
                       (i64.extend_i32_u (i32.add (call_indirect (type $v) (i32.const 2))
                                                  (call_indirect (type $v) (i32.const 3)))))))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(r.model().hasDataCount()).isTrue();
         assertThat(r.model().data()).extracting(d -> d.mode()).containsExactly(SegmentMode.PASSIVE,
                 SegmentMode.ACTIVE);
@@ -485,7 +485,7 @@ public class FeatureRoundTripTest {
                   (i64.add (i64.load offset=40 (local.get $a))
                     (i64.extend_i32_s (i8x16.extract_lane_s 15 (local.get $v)))))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         List<Instruction> f = r.model().functions().get(0).body();
         assertThat(imm(find(f, Opcode.V128_CONST))).containsExactly(0xFFFFFFFF01020304L, 0x800000007FFFFFFFL);
         assertThat(imm(find(f, Opcode.I8x16_SHUFFLE))).containsExactly(0x1706150413021100L, 0x1F0E1D0C1B0A1908L);
@@ -500,7 +500,7 @@ public class FeatureRoundTripTest {
         assertThat(imm(find(f, Opcode.V128_STORE))).containsExactly(4, 64, 0);
         assertThat(imm(find(f, Opcode.V128_LOAD32_ZERO))).containsExactly(2, 2, 0);
         assertThat(r.model().functions().get(0).locals()).containsExactly(ValType.V128, ValType.V128);
-        // (Chicory's default interpreter does not execute SIMD: parsing and the instruction streams are compared.)
+        // (Endive 1.0.x's interpreter does not execute SIMD: parsing and the instruction streams are compared.)
     }
 
     // ------------------------------------------------------------------ tail calls
@@ -524,7 +524,7 @@ public class FeatureRoundTripTest {
                   (then (local.get 1))
                   (else (return_call $acc (local.get 0) (local.get 1))))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(imm(find(r.model().functions().get(0).body(), Opcode.RETURN_CALL_INDIRECT))).containsExactly(0, 0);
         assertThat(imm(find(r.model().functions().get(1).body(), Opcode.RETURN_CALL))).containsExactly(0);
         List<Outcome> out = RoundTrip.assertSameBehaviour(original, r.encoded(), "f",
@@ -547,7 +547,7 @@ public class FeatureRoundTripTest {
                 (i64.add (i64.extend_i32_s (i32.add (global.get $b) (i32.load8_u (i32.const 16))))
                          (global.get $c))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(r.model().globals().get(1).init()).extracting(Instruction::opcode).containsExactly(
                 Opcode.GLOBAL_GET, Opcode.I32_CONST, Opcode.I32_CONST, Opcode.I32_MUL, Opcode.I32_ADD);
         assertThat(r.model().globals().get(2).init()).extracting(Instruction::opcode).containsExactly(
@@ -577,7 +577,7 @@ public class FeatureRoundTripTest {
                   (i64.extend_i32_u (i32.add (memory.size $m1)
                     (i32.add (memory.size $m2) (i32.load8_u $m1 (i32.const 101))))))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         List<Instruction> f = r.model().functions().get(0).body();
         assertThat(imm(find(f, Opcode.I32_LOAD))).containsExactly(2, 8, 1);
         assertThat(imm(find(f, Opcode.I32_STORE))).containsExactly(2, 4, 2);
@@ -622,7 +622,7 @@ public class FeatureRoundTripTest {
                           (i32.mul (i32.const 1000) (memory.atomic.notify (local.get $a) (i32.const 1)))
                           (memory.atomic.wait32 (local.get $a) (i32.const 999) (i64.const 0))))))))))
             """);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(r.model().memories().get(0).limits().shared()).isTrue();
         List<Instruction> f = r.model().functions().get(0).body();
         assertThat(all(f, Opcode.ATOMIC_FENCE)).hasSize(1);
@@ -686,7 +686,7 @@ public class FeatureRoundTripTest {
         int uncaught = func(m, types(I32), types(), types(), get(0), op(Opcode.THROW, 0));
         export(m, "uncaught", uncaught);
         byte[] original = fromModel(m);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(r.encoded()).isEqualTo(original);
         TryTableInstruction t = (TryTableInstruction) find(r.model().functions().get(0).body(), Opcode.TRY_TABLE);
         assertThat(t.catches()).containsExactly(new Catch(Catch.Kind.CATCH, 0, 0),
@@ -729,7 +729,7 @@ public class FeatureRoundTripTest {
         export(m, "f", f);
         export(m, "g", g);
         byte[] original = fromModel(m);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(r.model().functions().get(2).locals()).containsExactly(nullableT0, nullableT0);
         // (ref null 0) is written 0x63 0x00; (ref 0) as a block type 0x64 0x00
         assertThat(containsSequence(original, 0x01, 0x02, 0x63, 0x00)).as("local group").isTrue();
@@ -744,7 +744,7 @@ public class FeatureRoundTripTest {
     @Test
     void gcStructsArraysCastsAndRecGroups() {
         byte[] original = gcModule();
-        RoundTrip.Result r = RoundTrip.checkWithChicory(original);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(original);
         assertThat(r.model().recGroups().get(0).explicit()).isTrue();
         assertThat(r.model().types()).hasSize(6);
         assertThat(r.model().type(1).supertypes()).containsExactly(0);

@@ -3,10 +3,10 @@ package io.asyncify4j.wasm.codec;
 import static io.asyncify4j.wasm.testutil.Ir.op;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.OpCode;
-import com.dylibso.chicory.wasm.types.WasmEncoding;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.OpCode;
+import run.endive.wasm.types.WasmEncoding;
 import io.asyncify4j.wasm.binary.BinaryReader;
 import io.asyncify4j.wasm.binary.BinaryWriter;
 import io.asyncify4j.wasm.ir.BlockInstruction;
@@ -34,35 +34,35 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The opcode table against Chicory's, and every opcode through the codec with representative (and
- * extreme) immediates, checked against an independent decoder (Chicory's parser without validation).
+ * The opcode table against Endive's, and every opcode through the codec with representative (and
+ * extreme) immediates, checked against an independent decoder (Endive's parser without validation).
  */
 class OpcodeTableTest {
 
-    /** Chicory spells these two differently; the codes agree. */
+    /** Endive spells these two differently; the codes agree. */
     private static final Map<String, String> CHICORY_NAMES = Map.of("REF_CAST", "CAST_TEST",
             "REF_CAST_NULL", "CAST_TEST_NULL");
 
-    private static int chicoryCode(Opcode op) {
+    private static int engineCode(Opcode op) {
         return op.isPrefixed() ? op.prefix << 8 | op.code : op.code;
     }
 
     @Test
-    void opcodeTableMatchesChicoryOneToOne() {
+    void opcodeTableMatchesTheEngineOneToOne() {
         Set<OpCode> matched = EnumSet.noneOf(OpCode.class);
         for (Opcode op : Opcode.values()) {
-            OpCode c = OpCode.byOpCode(chicoryCode(op));
-            assertThat(c).as("Chicory knows %s", op).isNotNull();
+            OpCode c = OpCode.byOpCode(engineCode(op));
+            assertThat(c).as("Endive knows %s", op).isNotNull();
             assertThat(c.name()).as("name of %s", op).isEqualTo(CHICORY_NAMES.getOrDefault(op.name(), op.name()));
             assertThat(Opcode.of(op.prefix, op.code)).isSameAs(op);
             matched.add(c);
         }
-        assertThat(EnumSet.complementOf((EnumSet<OpCode>) matched)).as("Chicory opcodes missing from the table")
+        assertThat(EnumSet.complementOf((EnumSet<OpCode>) matched)).as("Endive opcodes missing from the table")
                 .isEmpty();
     }
 
     @Test
-    void immediateShapesMatchChicorysSignatures() {
+    void immediateShapesMatchTheEnginesSignatures() {
         Map<Immediates, String> expected = Map.ofEntries(
                 Map.entry(Immediates.NONE, "[]"),
                 Map.entry(Immediates.BLOCK, "[BLOCK_TYPE]"),
@@ -83,7 +83,7 @@ class OpcodeTableTest {
                 Map.entry(Immediates.BR_ON_CAST, "[BYTE, VARUINT, VARSINT32, VARSINT32]"),
                 Map.entry(Immediates.ZERO_BYTE, "[BYTE]"));
         for (Opcode op : Opcode.values()) {
-            List<WasmEncoding> sig = OpCode.signature(OpCode.byOpCode(chicoryCode(op)));
+            List<WasmEncoding> sig = OpCode.signature(OpCode.byOpCode(engineCode(op)));
             assertThat(sig.toString()).as("immediates of %s", op).isEqualTo(expected.get(op.immediates));
         }
     }
@@ -109,7 +109,7 @@ class OpcodeTableTest {
         return samples(op, true);
     }
 
-    /** With {@code extreme} false, label and index immediates stay small (Chicory resolves labels while parsing). */
+    /** With {@code extreme} false, label and index immediates stay small (Endive resolves labels while parsing). */
     private static List<Instruction> samples(Opcode op, boolean extreme) {
         long bigIndex = extreme ? 0xFFFFFFFFL : 2;
         long bigLabel = extreme ? 200 : 3;
@@ -293,8 +293,8 @@ class OpcodeTableTest {
     }
 
     @Test
-    void chicoryDecodesTheSameOpcodeSequence() {
-        // An independent decoder: Chicory's parser (validation off) must see the same instruction sequence.
+    void engineDecodesTheSameOpcodeSequence() {
+        // An independent decoder: Endive's parser (validation off) must see the same instruction sequence.
         List<Instruction> all = new ArrayList<>();
         for (Opcode op : Opcode.values()) {
             if (op != Opcode.ELSE && op != Opcode.END) {
@@ -310,18 +310,18 @@ class OpcodeTableTest {
         byte[] module = WasmCodec.encode(moduleWithBody(all));
         WasmModule parsed = Parser.builder().withValidation(false).build()
                 .parse(() -> new ByteArrayInputStream(module));
-        List<com.dylibso.chicory.wasm.types.Instruction> theirs = new ArrayList<>(
+        List<run.endive.wasm.types.Instruction> theirs = new ArrayList<>(
                 parsed.codeSection().getFunctionBody(0).instructions());
-        List<String> chicoryOps = new ArrayList<>();
+        List<String> engineOps = new ArrayList<>();
         for (var in : theirs) {
-            chicoryOps.add(in.opcode().name());
+            engineOps.add(in.opcode().name());
         }
         List<Instruction> ourNodes = new ArrayList<>();
         List<String> ours = new ArrayList<>();
         linear(all, ours, ourNodes);
         ours.add("END");
-        assertThat(chicoryOps).isEqualTo(ours);
-        // Operands: where Chicory's layout extends ours, our immediates are a prefix of its operands.
+        assertThat(engineOps).isEqualTo(ours);
+        // Operands: where Endive's layout extends ours, our immediates are a prefix of its operands.
         int compared = 0;
         for (int i = 0; i < ourNodes.size(); i++) {
             if (!(ourNodes.get(i) instanceof SimpleInstruction si)) {

@@ -3,7 +3,7 @@ package io.asyncify4j.wasm.codec;
 import static io.asyncify4j.wasm.testutil.RoundTrip.args;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.wasm.types.NameCustomSection;
+import run.endive.wasm.types.NameCustomSection;
 import io.asyncify4j.wasm.binary.BinaryReader;
 import io.asyncify4j.wasm.binary.BinaryWriter;
 import io.asyncify4j.wasm.ir.Instruction;
@@ -67,7 +67,7 @@ class SectionsRoundTripTest {
                 .section(11, s -> s.u32(1).u32(1).u32(2).u8('h').u8('i'))
                 .custom("last", new byte[] {7, 7, 7})
                 .bytes();
-        RoundTrip.Result r = RoundTrip.checkWithChicory(input);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(input);
         assertThat(r.encoded()).as("byte-identical round trip").isEqualTo(input);
         assertThat(sectionOrder(r.encoded())).containsExactly("custom:first", "1", "custom:afterType",
                 "custom:afterType2", "3", "5", "custom:afterMemory", "7", "12", "custom:afterDataCount", "10",
@@ -79,7 +79,7 @@ class SectionsRoundTripTest {
         assertThat(customs.get(0).content()).containsExactly(1, 2, 3);
         assertThat(new String(customs.get(2).content(), StandardCharsets.UTF_8)).isEqualTo("\u00e9t\u00e9");
         assertThat(r.model().hasDataCount()).isTrue();
-        assertThat(RoundTrip.chicory(r.encoded()).customSections()).hasSize(7);
+        assertThat(RoundTrip.engine(r.encoded()).customSections()).hasSize(7);
         assertThat(RoundTrip.assertSameBehaviour(input, r.encoded(), "f", args()).get(0).results())
                 .containsExactly(42);
     }
@@ -94,7 +94,7 @@ class SectionsRoundTripTest {
                 .section(7, s -> s.u32(1).name("f").u8(0).u32(0))
                 .constBodies(1, 5)
                 .bytes();
-        RoundTrip.Result r = RoundTrip.checkWithChicory(input);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(input);
         assertThat(sectionOrder(r.encoded())).containsExactly("1", "3", "custom:afterEmptyGlobals", "7", "10");
         assertThat(r.encoded()).hasSize(input.length - 3);
         // Anchored to the last section that is written back, so the model is stable under the round trip.
@@ -140,7 +140,7 @@ class SectionsRoundTripTest {
                                 .u8(0x20).u8(0x00).u8(0x22).u8(0x01).u8(0x0B)))
                 .section(0, s -> s.name("name").bytes(nameSectionContent()))
                 .bytes();
-        RoundTrip.Result r = RoundTrip.checkWithChicory(input);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(input);
         assertThat(r.encoded()).isEqualTo(input);
         NameSection names = r.model().names();
         assertThat(names).isNotNull();
@@ -154,10 +154,10 @@ class SectionsRoundTripTest {
         assertThat(names.globalNames()).containsExactly(Map.entry(0, "g"));
         assertThat(r.model().customSections()).as("the name section is not duplicated as raw").isEmpty();
         assertThat(r.model().functionDisplayName(1)).isEqualTo("$one\u00e9");
-        NameCustomSection chicoryNames = RoundTrip.chicory(r.encoded()).nameSection();
-        assertThat(chicoryNames.nameOfFunction(1)).isEqualTo("one\u00e9");
-        assertThat(chicoryNames.nameOfLocal(1, 1)).isEqualTo("tmp");
-        assertThat(chicoryNames.nameOfGlobal(0)).isEqualTo("g");
+        NameCustomSection engineNames = RoundTrip.engine(r.encoded()).nameSection();
+        assertThat(engineNames.nameOfFunction(1)).isEqualTo("one\u00e9");
+        assertThat(engineNames.nameOfLocal(1, 1)).isEqualTo("tmp");
+        assertThat(engineNames.nameOfGlobal(0)).isEqualTo("g");
         assertThat(RoundTrip.assertSameBehaviour(input, r.encoded(), "one", args(4)).get(0).results())
                 .containsExactly(4);
     }
@@ -228,7 +228,7 @@ class SectionsRoundTripTest {
     @Test
     void elementSegmentsInAllEightEncodings() {
         byte[] input = elementsModuleForFuzzing();
-        RoundTrip.Result r = RoundTrip.checkWithChicory(input);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(input);
         assertThat(r.encoded()).as("every encoding is written back as it was").isEqualTo(input);
         List<ElementSegment> e = r.model().elements();
         assertThat(e).extracting(ElementSegment::mode).containsExactly(SegmentMode.ACTIVE, SegmentMode.PASSIVE,
@@ -274,7 +274,7 @@ class SectionsRoundTripTest {
                 ValType.EXTERNREF);
         assertThat(back.elements()).extracting(ElementSegment::explicitTable).containsExactly(true, true);
         RoundTrip.check(out);
-        RoundTrip.chicory(out);
+        RoundTrip.engine(out);
     }
 
     // ------------------------------------------------------------------ data segments and data count
@@ -310,7 +310,7 @@ class SectionsRoundTripTest {
     @Test
     void dataSegmentsInAllThreeEncodingsAndTheDataCount() {
         byte[] input = dataModule(true, 2);
-        RoundTrip.Result r = RoundTrip.checkWithChicory(input);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(input);
         assertThat(r.encoded()).isEqualTo(input);
         List<DataSegment> d = r.model().data();
         assertThat(d).extracting(DataSegment::mode).containsExactly(SegmentMode.ACTIVE, SegmentMode.PASSIVE,
@@ -335,7 +335,7 @@ class SectionsRoundTripTest {
         onMemoryZero[at + 1] = 0;
         ModuleModel m = WasmCodec.decode(onMemoryZero);
         assertThat(m.data().get(2).memoryIndex()).isZero();
-        RoundTrip.Result r = RoundTrip.checkWithChicory(onMemoryZero);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(onMemoryZero);
         assertThat(r.encoded()).hasSize(onMemoryZero.length - 1);
         assertThat(indexOf(r.encoded(), 0x00, 0x41, 0x20, 0x0B, 0x02, 'p', 'q')).isPositive();
         RoundTrip.assertSameBehaviour(onMemoryZero, r.encoded(), "f", args());
@@ -348,7 +348,7 @@ class SectionsRoundTripTest {
                 .section(5, s -> s.u32(1).u8(0).u32(1))
                 .section(11, s -> s.u32(1).u32(0).u8(0x41).u8(0).u8(0x0B).u32(1).u8(1))
                 .bytes();
-        RoundTrip.Result r = RoundTrip.checkWithChicory(without);
+        RoundTrip.Result r = RoundTrip.checkWithEngine(without);
         assertThat(r.model().hasDataCount()).isFalse();
         assertThat(sectionOrder(r.encoded())).containsExactly("1", "5", "11");
         byte[] with = new ModuleBytes()
@@ -357,7 +357,7 @@ class SectionsRoundTripTest {
                 .section(12, s -> s.u32(1))
                 .section(11, s -> s.u32(1).u32(0).u8(0x41).u8(0).u8(0x0B).u32(1).u8(1))
                 .bytes();
-        RoundTrip.Result r2 = RoundTrip.checkWithChicory(with);
+        RoundTrip.Result r2 = RoundTrip.checkWithEngine(with);
         assertThat(r2.model().hasDataCount()).isTrue();
         assertThat(r2.encoded()).isEqualTo(with);
         // The count written is the model's segment count.

@@ -3,8 +3,8 @@ package io.asyncify4j.wasm.codec;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.dylibso.chicory.wabt.Wast2Json;
-import com.dylibso.chicory.wasm.ChicoryException;
-import com.dylibso.chicory.wasm.Parser;
+import run.endive.wasm.WasmEngineException;
+import run.endive.wasm.Parser;
 import io.asyncify4j.wasm.binary.MalformedModuleException;
 import io.asyncify4j.wasm.model.FuncType;
 import io.asyncify4j.wasm.model.ModuleModel;
@@ -26,8 +26,8 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Round-trips the binary modules of a representative subset of the WebAssembly spec testsuite (the full
- * suite is run by the spec harness): every module Chicory accepts must round-trip structurally and
- * idempotently, stay acceptable to Chicory with identical instruction streams, and type with
+ * suite is run by the spec harness): every module Endive accepts must round-trip structurally and
+ * idempotently, stay acceptable to Endive with identical instruction streams, and type with
  * {@link StackTyper}. Skipped when the testsuite is not available.
  */
 class SpecSuiteRoundTripTest {
@@ -97,7 +97,7 @@ class SpecSuiteRoundTripTest {
             for (Path wasm : wasms) {
                 byte[] bytes = Files.readAllBytes(wasm);
                 String what = script.getFileName() + "/" + wasm.getFileName();
-                if (!chicoryAccepts(bytes)) {
+                if (!engineAccepts(bytes)) {
                     // Invalid or malformed on purpose: our decoder may refuse it, but only as malformed.
                     try {
                         WasmCodec.decode(bytes);
@@ -115,26 +115,26 @@ class SpecSuiteRoundTripTest {
                     throw new AssertionError(what + ": " + e.getMessage(), e);
                 }
             }
-            assertThat(accepted).as("modules Chicory accepts in %s", script).isPositive();
+            assertThat(accepted).as("modules Endive accepts in %s", script).isPositive();
         } finally {
             Wat.deleteTree(dir);
         }
     }
 
-    private static boolean chicoryAccepts(byte[] bytes) {
+    private static boolean engineAccepts(byte[] bytes) {
         try {
             Parser.parse(bytes);
             return true;
-        } catch (ChicoryException e) {
+        } catch (WasmEngineException e) {
             return false;
         } catch (RuntimeException e) {
-            return false; // Chicory's own robustness is not under test here
+            return false; // Endive's own robustness is not under test here
         }
     }
 
     private static void checkModule(byte[] original) {
         RoundTrip.Result r = RoundTrip.check(original);
-        RoundTrip.assertSameChicoryCode(original, r.encoded());
+        RoundTrip.assertSameEngineCode(original, r.encoded());
         ModuleModel m = r.model();
         int imported = m.importedFunctionCount();
         for (int i = 0; i < m.functions().size(); i++) {

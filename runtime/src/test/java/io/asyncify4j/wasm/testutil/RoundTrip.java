@@ -2,10 +2,10 @@ package io.asyncify4j.wasm.testutil;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.wasm.Parser;
-import com.dylibso.chicory.wasm.WasmModule;
-import com.dylibso.chicory.wasm.types.FunctionBody;
+import run.endive.runtime.Instance;
+import run.endive.wasm.Parser;
+import run.endive.wasm.WasmModule;
+import run.endive.wasm.types.FunctionBody;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
 import java.util.ArrayList;
@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
-/** The round-trip properties every test module is held to, and comparisons against Chicory. */
+/** The round-trip properties every test module is held to, and comparisons against Endive. */
 public final class RoundTrip {
     private RoundTrip() {}
 
@@ -38,22 +38,22 @@ public final class RoundTrip {
         return new Result(first, encoded, second);
     }
 
-    /** Checks {@link #check} and that Chicory parses and validates the encoding, with identical code. */
-    public static Result checkWithChicory(byte[] original) {
+    /** Checks {@link #check} and that Endive parses and validates the encoding, with identical code. */
+    public static Result checkWithEngine(byte[] original) {
         Result r = check(original);
-        assertSameChicoryCode(original, r.encoded());
+        assertSameEngineCode(original, r.encoded());
         return r;
     }
 
-    public static WasmModule chicory(byte[] wasm) {
+    public static WasmModule engine(byte[] wasm) {
         return Parser.parse(wasm);
     }
 
     /**
-     * Chicory parses both binaries, and every function body has the same locals and the same instruction
+     * Endive parses both binaries, and every function body has the same locals and the same instruction
      * stream (opcodes and operands).
      */
-    public static void assertSameChicoryCode(byte[] original, byte[] roundTripped) {
+    public static void assertSameEngineCode(byte[] original, byte[] roundTripped) {
         WasmModule a = Parser.parse(original);
         WasmModule b = Parser.parse(roundTripped);
         FunctionBody[] fa = a.codeSection().functionBodies();
@@ -66,7 +66,7 @@ public final class RoundTrip {
         }
     }
 
-    /** Chicory's view of a body: each instruction's opcode and operands. */
+    /** Endive's view of a body: each instruction's opcode and operands. */
     public static List<String> instructionStream(FunctionBody body) {
         List<String> out = new ArrayList<>();
         for (var in : body.instructions()) {

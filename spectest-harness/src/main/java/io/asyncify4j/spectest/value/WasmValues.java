@@ -5,9 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Conversions between wast2json values and Chicory's {@code long} slots, and result matching.
+ * Conversions between wast2json values and Endive's {@code long} slots, and result matching.
  *
- * <p>Chicory passes every value as a {@code long}: i32 in the low 32 bits, f32 and f64 as raw bits,
+ * <p>Endive passes every value as a {@code long}: i32 in the low 32 bits, f32 and f64 as raw bits,
  * references as an index with -1 for null; a v128 takes two slots, the low 64 bits (lanes 0..) first.
  * wast2json writes numbers as unsigned decimal bit patterns, v128 values lane by lane, and the NaN
  * patterns {@code nan:canonical} / {@code nan:arithmetic} for float results and float lanes.
@@ -18,7 +18,7 @@ import java.util.List;
  * a function reference, or a reference given without a value, must be non-null).
  */
 public final class WasmValues {
-    /** Chicory's null reference. */
+    /** Endive's null reference. */
     public static final long REF_NULL = -1L;
 
     public static final String NAN_CANONICAL = "nan:canonical";
@@ -28,7 +28,7 @@ public final class WasmValues {
 
     // ---------------------------------------------------------------- arguments
 
-    /** Flattens arguments into Chicory's slots. */
+    /** Flattens arguments into Endive's slots. */
     public static long[] toSlots(List<WastValue> values) {
         int n = values.stream().mapToInt(WastValue::slots).sum();
         long[] out = new long[n];

@@ -60,7 +60,7 @@ public record WastValue(String type, String laneType, List<String> values) {
         }
     }
 
-    /** How many {@code long} slots Chicory uses for a value of this type (v128 takes two). */
+    /** How many {@code long} slots Endive uses for a value of this type (v128 takes two). */
     public int slots() {
         return isV128() ? 2 : 1;
     }

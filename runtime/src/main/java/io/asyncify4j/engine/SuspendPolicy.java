@@ -1,4 +1,4 @@
-package io.asyncify4j.chicory;
+package io.asyncify4j.engine;
 
 import java.util.SplittableRandom;
 
