@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 public class PluginHost {
     public static void main(String[] args) throws Exception {
         try (AsyncInstance plugin = AsyncInstance.builder(Path.of(args[0]))   // a clang-built wasm32-wasi plugin
-                .withWasi(WasiOptions.builder().inheritSystemStreams().build()) // its printf goes to our stdout
+                .withWasi(WasiOptions.builder().inheritSystem().build())      // its printf goes to our stdout
                 .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch",      // int fetch(int key), answered later
                         key -> CompletableFuture.supplyAsync(() -> 2 * key,
                                 CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS))))
