@@ -19,12 +19,8 @@ import run.endive.wasm.WasmModule;
 import run.endive.wasm.types.MutabilityType;
 import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.AsyncifyAbi;
-import io.asyncify4j.asyncify.AsyncifyOptions;
 import io.asyncify4j.engine.SuspensionDriver;
 import io.asyncify4j.wasm.model.ModuleModel;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -134,47 +130,29 @@ public final class AsyncInstance implements AutoCloseable {
     /** Why the instance takes no more calls (closed, or discarded after a call was stopped mid-computation). */
     private volatile Throwable terminated;
 
-    private AsyncInstance(Builder b) {
+    private AsyncInstance(InstancePre pre, Builder b) {
+        AsyncModule module = pre.module();
+        Linker linker = pre.linker();
         this.executor = b.executor != null ? b.executor : GuestThreads.defaultExecutor();
         this.scheduler = b.scheduler;
-        this.maxStackBytes = b.maxAsyncifyStackBytes;
+        this.maxStackBytes = module.maxAsyncifyStackBytes();
         this.listener = b.listener;
         this.fuelBudget = b.fuelBudget;
         this.deadline = b.deadline;
-        boolean ownTransform = b.binaryenRegion == null;
+        DataRegion binaryenRegion = module.alreadyAsyncifiedRegion();
+        boolean ownTransform = binaryenRegion == null;
         // Every guest is metered: with no quantum of its own, the checks only serve to stop it (cancel,
         // close, deadline) within a bounded time. A module asyncified ahead of time is metered but never
         // preempted (its own asyncify knows nothing of the fuel import, so the checks cannot unwind).
         this.quantum = b.quantum > 0 ? b.quantum : DEFAULT_QUANTUM;
         this.yieldsAtQuantum = b.executor != null && b.quantum > 0 && ownTransform;
-        byte[] wasm = b.wasm;
-        ResourceLimits limits = new ResourceLimits(b.maxMemoryPages, b.maxTableElements, b.maxGuestBytes);
         GlobalInstance state = new GlobalInstance(0, 0, ValType.I32, MutabilityType.Var);
-        PreparedModule prepared;
-        if (ownTransform) {
-            AsyncifyOptions.Builder options = AsyncifyOptions.builder()
-                    .unwindingImports(b.asyncImports.stream().map(i -> i.module() + "." + i.name()).toList())
-                    .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
-                    .secondaryMemoryPages(0, (int) Math.max(1, (b.maxAsyncifyStackBytes + 8 + 65535) / 65536)) // grown at the first suspension
-                    .importState(true)
-                    .deferStart(true)
-                    .v128ViaHost(true)
-                    .fuel(true)
-                    .loadLimits(b.loadLimits);
-            if (b.asyncImports.isEmpty()) {
-                options.ignoreImports(true);
-            }
-            prepared = PreparedModule.of(wasm, options.build(), limits);
-        } else {
-            prepared = PreparedModule.ofAsyncified(wasm, AsyncifyOptions.builder().fuel(true).deferStart(true)
-                    .loadLimits(b.loadLimits).build(), limits);
-        }
+        PreparedModule prepared = module.prepared();
         this.prepared = prepared;
         this.name = prepared.id() + "#" + INSTANCES.incrementAndGet();
         this.reactor = prepared.guestExports().contains(REACTOR_INITIALIZE) && !prepared.guestExports().contains("_start");
         this.transformed = prepared.model();
         this.guestExports = prepared.guestExports();
-        WasmModule module = prepared.parsed();
         OptionalInt shadowStack = prepared.shadowStackPointer();
         this.interleaved = b.interleaved;
         if (interleaved && shadowStack.isPresent() && b.coroutineGlobals.isEmpty()) {
@@ -184,15 +162,15 @@ public final class AsyncInstance implements AutoCloseable {
         }
 
         List<ImportFunction> functions = new ArrayList<>();
-        for (AsyncImport imp : b.asyncImports) {
+        for (AsyncImport imp : linker.asyncImports()) {
             functions.add(new HostFunction(imp.module(), imp.name(), imp.type(), (inst, args) -> onAsyncImport(imp, inst, args)));
         }
-        functions.addAll(b.hostFunctions);
-        this.wasi = b.wasiOptions == null ? null : WasiPreview1.builder().withOptions(b.wasiOptions).build();
+        functions.addAll(linker.functions());
+        this.wasi = linker.wasi() == null ? null : WasiPreview1.builder().withOptions(linker.wasi()).build();
         if (wasi != null) {
             functions.addAll(Arrays.asList(wasi.toHostFunctions()));
         }
-        List<ImportGlobal> globals = new ArrayList<>(b.globals);
+        List<ImportGlobal> globals = new ArrayList<>(linker.globals());
         if (ownTransform) {
             globals.add(new ImportGlobal(AsyncifyAbi.STATE_IMPORT_MODULE, AsyncifyAbi.STATE_IMPORT_NAME, state));
             functions.addAll(SuspensionDriver.v128Imports());
@@ -218,13 +196,15 @@ public final class AsyncInstance implements AutoCloseable {
         ImportValues imports = ImportValues.builder()
                 .withFunctions(functions)
                 .withGlobals(globals)
-                .withMemories(b.memories)
-                .withTables(b.tables)
+                .withMemories(linker.memories())
+                .withTables(linker.tables())
+                .withTags(linker.tags())
                 .build();
         // Endive would run an exported _start at instantiation: a WASI command is run by calling it.
-        Instance.Builder ib = b.engine == Engine.COMPILER
-                ? Engines.builder(module, imports, prepared.machineFactory())
-                : Engines.builder(module, imports, Engines.Kind.INTERPRETER);
+        WasmModule parsed = prepared.parsed();
+        Instance.Builder ib = module.machineFactory() != null
+                ? Engines.builder(parsed, imports, module.machineFactory())
+                : Engines.builder(parsed, imports, Engines.Kind.INTERPRETER);
         this.instance = ib.withStart(false).build();
         this.stackPointer = shadowStack.isPresent() ? instance.global(shadowStack.getAsInt()) : null;
         List<GlobalInstance> coroutineGlobals = new ArrayList<>();
@@ -234,20 +214,21 @@ public final class AsyncInstance implements AutoCloseable {
         if (ownTransform) {
             this.controller = AsyncifyController.forOwnTransform(instance, state, coroutineGlobals);
         } else {
-            int address = b.binaryenRegion instanceof DataRegion.Fixed f ? f.address()
-                    : allocate((DataRegion.Allocated) b.binaryenRegion);
-            this.controller = AsyncifyController.forBinaryenModule(instance, address, b.binaryenRegion.size(),
+            int address = binaryenRegion instanceof DataRegion.Fixed f ? f.address()
+                    : allocate((DataRegion.Allocated) binaryenRegion);
+            this.controller = AsyncifyController.forBinaryenModule(instance, address, binaryenRegion.size(),
                     coroutineGlobals);
         }
         if (scheduler != null) {
             scheduler.register(this);
         }
-        initialize(ModuleExports.has(module, AsyncifyAbi.DEFERRED_START_EXPORT) ? AsyncifyAbi.DEFERRED_START_EXPORT : null);
+        initialize(ModuleExports.has(parsed, AsyncifyAbi.DEFERRED_START_EXPORT) ? AsyncifyAbi.DEFERRED_START_EXPORT : null);
         // A WASI reactor (exports _initialize, not _start) is initialised once, before any call, as
         // wasmtime and Node's WASI do.
         initialize(reactor ? REACTOR_INITIALIZE : null);
         LOG.debug("instance {} created on the {}: {} exports, quantum {}{}{}", name,
-                b.engine.name().toLowerCase(java.util.Locale.ROOT), guestExports.size(), quantum,
+                module.machineFactory() == null ? "interpreter" : module.engine() == Engine.COMPILER ? "compiler"
+                        : "given machine factory", guestExports.size(), quantum,
                 fuelBudget > 0 ? ", budget " + fuelBudget : "", deadline != null ? ", deadline " + deadline : "");
     }
 
@@ -283,30 +264,28 @@ public final class AsyncInstance implements AutoCloseable {
         }
     }
 
-    /** A builder for a module given as wasm bytes. */
+    /**
+     * A one-shot builder for a module given as wasm bytes: it takes the module's, the imports' and the
+     * instance's settings together and makes an {@link AsyncModule}, links it and instantiates it in
+     * {@link Builder#build()}. To make many instances of one module, build the {@link AsyncModule} once and
+     * instantiate it through a {@link Linker} ({@link InstancePre#builder()}): the module is then decoded,
+     * transformed and compiled once.
+     */
     public static Builder builder(byte[] wasm) {
-        return new Builder(Objects.requireNonNull(wasm, "wasm").clone());
+        return new Builder(AsyncModule.builder(wasm));
     }
 
-    /** A builder for a {@code .wasm} or {@code .wat} file (the text format needs {@code com.dylibso.chicory:wabt}). */
+    /** A one-shot builder for a {@code .wasm} or {@code .wat} file (the text format needs {@code com.dylibso.chicory:wabt}). */
     public static Builder builder(Path file) {
-        try {
-            String name = file.getFileName().toString();
-            if (name.endsWith(".wat")) {
-                return new Builder(TextFormat.parse(file.toFile()));
-            }
-            return new Builder(Files.readAllBytes(file));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
+        return new Builder(AsyncModule.builder(file));
     }
 
     /**
-     * A builder for a module in the wasm text format; needs {@code com.dylibso.chicory:wabt} on the class
-     * path (the host does not depend on it), else fails with {@link IllegalStateException}.
+     * A one-shot builder for a module in the wasm text format; needs {@code com.dylibso.chicory:wabt} on the
+     * class path (the host does not depend on it), else fails with {@link IllegalStateException}.
      */
     public static Builder builderFromWat(String wat) {
-        return new Builder(TextFormat.parse(wat));
+        return new Builder(AsyncModule.builderFromWat(wat));
     }
 
     /**
@@ -924,67 +903,92 @@ public final class AsyncInstance implements AutoCloseable {
         return t;
     }
 
-    /** Builder of {@link AsyncInstance}. */
+    /**
+     * Builder of {@link AsyncInstance}. One made by {@link AsyncInstance#builder(byte[])} (one-shot) takes
+     * the module's settings (passed to {@link AsyncModule.Builder}), the imports (passed to
+     * {@link Linker.Builder}) and the instance's own; one made by {@link InstancePre#builder()} takes only
+     * the instance's own, and refuses the others with {@link IllegalStateException}.
+     */
     public static final class Builder {
-        private final byte[] wasm;
+        private final InstancePre pre;
+        private final AsyncModule.Builder module;
+        private final Linker.Builder linker;
         private final List<AsyncImport> asyncImports = new ArrayList<>();
-        private final List<ImportFunction> hostFunctions = new ArrayList<>();
-        private final List<ImportGlobal> globals = new ArrayList<>();
-        private final List<ImportMemory> memories = new ArrayList<>();
-        private final List<ImportTable> tables = new ArrayList<>();
         private final List<String> coroutineGlobals = new ArrayList<>();
-        private WasiOptions wasiOptions;
         private Executor executor;
-        private Engine engine = Engine.INTERPRETER;
-        private long maxAsyncifyStackBytes = 16L << 20;
-        private DataRegion binaryenRegion;
         private SuspensionListener listener = new SuspensionListener() { };
         private long quantum;
         private long fuelBudget;
         private java.time.Duration deadline;
-        private long maxMemoryPages = 65536;
-        private long maxTableElements = 1 << 20;
-        private long maxGuestBytes = Long.MAX_VALUE;
         private boolean interleaved;
         private Scheduler scheduler;
         private int priority;
         private int weight = 1;
-        private io.asyncify4j.asyncify.LoadLimits loadLimits = io.asyncify4j.asyncify.LoadLimits.defaults();
 
-        private Builder(byte[] wasm) {
-            this.wasm = wasm;
+        private Builder(AsyncModule.Builder module) {
+            this.pre = null;
+            this.module = module;
+            this.linker = Linker.builder();
         }
 
-        /** An import completing asynchronously; calls reaching it can suspend. */
+        Builder(InstancePre pre) {
+            this.pre = pre;
+            this.module = null;
+            this.linker = null;
+        }
+
+        /** The module's builder, in a one-shot builder; else refuses {@code option} (it is the module's). */
+        private AsyncModule.Builder module(String option) {
+            if (module == null) {
+                throw new IllegalStateException(option + " is a setting of the module: give it to AsyncModule.builder, "
+                        + "not to an instance of a module built already");
+            }
+            return module;
+        }
+
+        /** The linker's builder, in a one-shot builder; else refuses {@code option} (it is the linker's). */
+        private Linker.Builder linker(String option) {
+            if (linker == null) {
+                throw new IllegalStateException(option + " is a setting of the linker: give it to Linker.builder, "
+                        + "not to an instance of a module linked already");
+            }
+            return linker;
+        }
+
+        /** An import completing asynchronously; calls reaching it can suspend (see {@link Linker.Builder#withAsyncImport}). */
         public Builder withAsyncImport(AsyncImport asyncImport) {
-            asyncImports.add(Objects.requireNonNull(asyncImport));
+            linker("withAsyncImport").withAsyncImport(asyncImport);
+            asyncImports.add(asyncImport);
             return this;
         }
 
         /** An ordinary (synchronous) Endive host function. */
         public Builder withHostFunction(ImportFunction function) {
-            hostFunctions.add(Objects.requireNonNull(function));
+            linker("withHostFunction").withHostFunction(function);
             return this;
         }
 
+        /** An imported global. */
         public Builder withGlobal(ImportGlobal global) {
-            globals.add(global);
+            linker("withGlobal").withGlobal(global);
             return this;
         }
 
+        /** An imported memory. */
         public Builder withMemory(ImportMemory memory) {
-            memories.add(memory);
+            linker("withMemory").withMemory(memory);
             return this;
         }
 
+        /** An imported table. */
         public Builder withTable(ImportTable table) {
-            tables.add(table);
+            linker("withTable").withTable(table);
             return this;
         }
 
         /** WASI preview 1 (Endive's implementation) with these options. */
         public Builder withWasi(WasiOptions options) {
-            this.wasiOptions = Objects.requireNonNull(options);
+            linker("withWasi").withWasi(options);
             return this;
         }
 
@@ -1031,52 +1035,27 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
-        /**
-         * The most 64 KiB pages each memory of the guest (defined or imported) may have; growing beyond
-         * fails as {@code memory.grow} does, and a module needing more at instantiation is refused with
-         * {@link LimitExceededException}. Only ever lowers a module's own maximum. Default 65,536 (4 GiB).
-         */
+        /** See {@link AsyncModule.Builder#withMaxMemoryPages}. */
         public Builder withMaxMemoryPages(long pages) {
-            if (pages < 0) {
-                throw new IllegalArgumentException("memory page limit must not be negative: " + pages);
-            }
-            this.maxMemoryPages = pages;
+            module("withMaxMemoryPages").withMaxMemoryPages(pages);
             return this;
         }
 
-        /**
-         * The most elements each table of the guest may have (growing beyond fails as {@code table.grow}
-         * does; more at instantiation is refused). Only ever lowers a module's own maximum. Default 1,048,576.
-         */
+        /** See {@link AsyncModule.Builder#withMaxTableElements}. */
         public Builder withMaxTableElements(long elements) {
-            if (elements < 0) {
-                throw new IllegalArgumentException("table element limit must not be negative: " + elements);
-            }
-            this.maxTableElements = elements;
+            module("withMaxTableElements").withMaxTableElements(elements);
             return this;
         }
 
-        /**
-         * The most bytes all the guest's memories and tables may reach together, counted at their maximum
-         * sizes after {@link #withMaxMemoryPages} and {@link #withMaxTableElements} (8 bytes a table element): a
-         * module that could grow past it is refused at build with {@link LimitExceededException}. Default:
-         * no limit beyond the per-memory and per-table ones.
-         */
+        /** See {@link AsyncModule.Builder#withMaxGuestBytes}. */
         public Builder withMaxGuestBytes(long bytes) {
-            if (bytes < 0) {
-                throw new IllegalArgumentException("guest byte limit must not be negative: " + bytes);
-            }
-            this.maxGuestBytes = bytes;
+            module("withMaxGuestBytes").withMaxGuestBytes(bytes);
             return this;
         }
 
-        /**
-         * Limits on the module and on the work of loading it (module size, functions, locals per function,
-         * nesting depth, instrumented code size); beyond one, {@link #build()} fails with
-         * {@link io.asyncify4j.asyncify.LoadLimitExceededException}. Default {@code LoadLimits.defaults()}.
-         */
+        /** See {@link AsyncModule.Builder#withLoadLimits}. */
         public Builder withLoadLimits(io.asyncify4j.asyncify.LoadLimits limits) {
-            this.loadLimits = Objects.requireNonNull(limits);
+            module("withLoadLimits").withLoadLimits(limits);
             return this;
         }
 
@@ -1139,17 +1118,21 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
+        /** See {@link AsyncModule.Builder#withEngine}. */
         public Builder withEngine(Engine engine) {
-            this.engine = Objects.requireNonNull(engine);
+            module("withEngine").withEngine(engine);
             return this;
         }
 
-        /** The most asyncify stack one suspended call may use (default 16 MiB); beyond, the call fails. */
+        /** See {@link AsyncModule.Builder#withMachineFactory}. */
+        public Builder withMachineFactory(java.util.function.Function<Instance, run.endive.runtime.Machine> factory) {
+            module("withMachineFactory").withMachineFactory(factory);
+            return this;
+        }
+
+        /** See {@link AsyncModule.Builder#withMaxAsyncifyStackBytes}. */
         public Builder withMaxAsyncifyStackBytes(long bytes) {
-            if (bytes < 64) {
-                throw new IllegalArgumentException("asyncify stack limit too small: " + bytes);
-            }
-            this.maxAsyncifyStackBytes = bytes;
+            module("withMaxAsyncifyStackBytes").withMaxAsyncifyStackBytes(bytes);
             return this;
         }
 
@@ -1164,14 +1147,9 @@ public final class AsyncInstance implements AutoCloseable {
             return this;
         }
 
-        /**
-         * The module was asyncified ahead of time by Binaryen's {@code wasm-opt --asyncify}: it is not
-         * transformed again, and its asyncify data lives in {@code region} of its memory 0. It is still
-         * metered, so budgets, deadlines, cancellation and {@code close()} stop its calls, but it is never
-         * preempted at the end of a slice (its own asyncify cannot unwind from our fuel checks).
-         */
+        /** See {@link AsyncModule.Builder#withAlreadyAsyncified}. */
         public Builder withAlreadyAsyncified(DataRegion region) {
-            this.binaryenRegion = Objects.requireNonNull(region);
+            module("withAlreadyAsyncified").withAlreadyAsyncified(region);
             return this;
         }
 
@@ -1181,15 +1159,18 @@ public final class AsyncInstance implements AutoCloseable {
         }
 
         /**
-         * Validates (invalid: {@link io.asyncify4j.wasm.typing.InvalidModuleException}), applies the
-         * resource limits, asyncifies (unless already asyncified), instantiates and runs the start function,
-         * then, for a WASI reactor (a module exporting {@value AsyncInstance#REACTOR_INITIALIZE} and no {@code _start}),
-         * {@value AsyncInstance#REACTOR_INITIALIZE}. Both may suspend (build waits) and are stopped like any call.
-         * A module importing the runtime's own namespaces ({@code asyncify4j}, {@code asyncify}) is refused
-         * with {@link io.asyncify4j.asyncify.ReservedImportException}.
+         * Makes the instance: for a one-shot builder, first the {@link AsyncModule} ({@link AsyncModule.Builder#build()}:
+         * validation, limits, transform, compilation) and its link ({@link Linker#instantiatePre}); then
+         * instantiates, runs the start function and, for a WASI reactor (a module exporting
+         * {@value AsyncInstance#REACTOR_INITIALIZE} and no {@code _start}), {@value AsyncInstance#REACTOR_INITIALIZE}.
+         * Both may suspend (build waits) and are stopped like any call.
          */
         public AsyncInstance build() {
-            return new AsyncInstance(this);
+            InstancePre p = pre;
+            if (p == null) {
+                p = linker.build().instantiatePre(module.withAsyncImports(asyncImports).build());
+            }
+            return new AsyncInstance(p, this);
         }
     }
 }

@@ -19,18 +19,15 @@ import io.asyncify4j.wasm.model.ModuleModel;
 import io.asyncify4j.wasm.typing.InvalidModuleException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * A module validated, limited and asyncified for a given set of options, cached so that many instances of
- * one module (a scheduler running thousands of guests) transform and parse it once. Endive's parsed
- * module is immutable and shared between instances.
+ * A module validated, limited and asyncified for a given set of options: what an {@link AsyncModule}
+ * holds. Endive's parsed module is immutable and shared between instances.
  *
  * @param model the module as it runs (transformed, limits applied)
  * @param parsed Endive's parse of it
@@ -46,15 +43,6 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
                       Map<String, FuncType> exportTypes, int inputFunctionImports, String id,
                       java.util.OptionalInt shadowStackPointer, Compiled compiled) {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PreparedModule.class);
-    private static final int CACHE_SIZE = 32;
-    private static final Map<String, PreparedModule> CACHE = Collections.synchronizedMap(
-            new LinkedHashMap<>(16, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, PreparedModule> eldest) {
-                    return size() > CACHE_SIZE;
-                }
-            });
-
     /** Validates, limits and asyncifies {@code input} (and meters it when {@code options} ask for fuel). */
     static PreparedModule of(byte[] input, AsyncifyOptions options, ResourceLimits limits) {
         return of(input, options, true, limits);
@@ -69,19 +57,12 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
     }
 
     private static PreparedModule of(byte[] input, AsyncifyOptions options, boolean asyncify, ResourceLimits limits) {
-        String digest = digest(input);
-        String key = digest + "|" + (asyncify ? "asyncify" : "meter") + "|" + options.cacheKey() + "|"
-                + limits.cacheKey();
-        PreparedModule cached = CACHE.get(key);
-        if (cached != null) {
-            return cached;
-        }
         // Our decoder first: it refuses what is over the load limits (size, nesting) before the engine's
         // parser spends time on it; then the engine's validator.
         long startNanos = System.nanoTime();
         ModuleModel model = WasmCodec.decode(input, options.loadLimits());
         String id = model.names() != null && model.names().moduleName() != null ? model.names().moduleName()
-                : "sha256:" + digest.substring(0, 12);
+                : "sha256:" + digest(input).substring(0, 12);
         validate(input);
         refuseReservedImports(model);
         int inputFunctionImports = model.importedFunctionCount();
@@ -117,7 +98,6 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
                 inputFunctionImports, id, ShadowStack.stackPointerGlobal(model), new Compiled());
         LOG.info("module {}: {} in {} ms: {} functions, {} bytes in, {} bytes out", id, done,
                 (System.nanoTime() - startNanos) / 1_000_000, model.functionCount(), input.length, out.length);
-        CACHE.put(key, prepared);
         return prepared;
     }
 
@@ -173,12 +153,17 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
      */
     static void refuseReservedImports(ModuleModel model) {
         for (Import imp : model.imports()) {
-            if (imp.module().equals(AsyncifyAbi.SUSPEND_MODULE) || imp.module().equals(AsyncifyAbi.STATE_IMPORT_MODULE)
-                    || imp.module().equals(AsyncifyAbi.RUNTIME_MODULE)) {
+            if (isReserved(imp)) {
                 throw new ReservedImportException(imp.toString(), "the import modules '" + AsyncifyAbi.SUSPEND_MODULE
                         + "' and '" + AsyncifyAbi.RUNTIME_MODULE + "' are reserved for the runtime");
             }
         }
+    }
+
+    /** Whether {@code imp} is in one of the runtime's own import namespaces. */
+    static boolean isReserved(Import imp) {
+        return imp.module().equals(AsyncifyAbi.SUSPEND_MODULE) || imp.module().equals(AsyncifyAbi.STATE_IMPORT_MODULE)
+                || imp.module().equals(AsyncifyAbi.RUNTIME_MODULE);
     }
 
     private static String digest(byte[] bytes) {

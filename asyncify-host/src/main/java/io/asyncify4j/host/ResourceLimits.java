@@ -23,10 +23,6 @@ record ResourceLimits(long maxMemoryPages, long maxTableElements, long maxGuestB
     static final long PAGE = 65536;
     static final long TABLE_ELEMENT_BYTES = 8;
 
-    String cacheKey() {
-        return maxMemoryPages + "/" + maxTableElements + "/" + maxGuestBytes;
-    }
-
     /** Lowers every maximum in place to the caps; fails when a minimum exceeds them. */
     void apply(ModuleModel m) {
         long total = 0;

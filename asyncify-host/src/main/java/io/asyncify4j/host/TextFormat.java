@@ -15,9 +15,14 @@ final class TextFormat {
 
     /** Parses {@code source} (a {@code String} of wat, or a {@code java.io.File}) to a binary module. */
     static byte[] parse(Object source) {
+        return parse(source, CLASS);
+    }
+
+    /** {@link #parse(Object)} through {@code parserClass} (tests name a class that is absent). */
+    static byte[] parse(Object source, String parserClass) {
         Method parse;
         try {
-            parse = Class.forName(CLASS).getMethod("parse", source.getClass());
+            parse = Class.forName(parserClass).getMethod("parse", source.getClass());
         } catch (ClassNotFoundException | NoSuchMethodException e) {
             throw new IllegalStateException("the wasm text format needs " + ARTIFACT
                     + " on the class path (add that dependency), or give the module in the binary format", e);
@@ -30,7 +35,7 @@ final class TextFormat {
             }
             throw new IllegalArgumentException("cannot parse the wasm text: " + e.getCause(), e.getCause());
         } catch (IllegalAccessException e) {
-            throw new IllegalStateException("cannot call " + CLASS + ".parse", e);
+            throw new IllegalStateException("cannot call " + parserClass + ".parse", e);
         }
     }
 }

@@ -50,18 +50,25 @@ class AsyncInstanceTest {
     private AsyncInstance.Builder builder(Engine engine, boolean deferFetch) {
         return AsyncInstance.builderFromWat(SUM_WITH_SLEEPS)
                 .withEngine(engine)
-                .withAsyncImport(AsyncImport.ofIntToVoid("env", "sleep",
-                        ms -> CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(1, TimeUnit.MILLISECONDS))))
-                .withAsyncImport(new AsyncImport("env", "fetch", FunctionType.of(List.of(ValType.I32), List.of(ValType.I32)),
-                        (inst, args) -> {
-                            if (!deferFetch) {
-                                return CompletableFuture.completedFuture(new long[] {args[0] * 10});
-                            }
-                            CompletableFuture<long[]> f = new CompletableFuture<>();
-                            fetches.add(f);
-                            return f;
-                        }))
-                ;
+                .withAsyncImport(sleep())
+                .withAsyncImport(fetch(deferFetch));
+    }
+
+    private static AsyncImport sleep() {
+        return AsyncImport.ofIntToVoid("env", "sleep",
+                ms -> CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(1, TimeUnit.MILLISECONDS)));
+    }
+
+    private AsyncImport fetch(boolean deferFetch) {
+        return new AsyncImport("env", "fetch", FunctionType.of(List.of(ValType.I32), List.of(ValType.I32)),
+                (inst, args) -> {
+                    if (!deferFetch) {
+                        return CompletableFuture.completedFuture(new long[] {args[0] * 10});
+                    }
+                    CompletableFuture<long[]> f = new CompletableFuture<>();
+                    fetches.add(f);
+                    return f;
+                });
     }
 
     @ParameterizedTest
@@ -197,11 +204,13 @@ class AsyncInstanceTest {
     @org.junit.jupiter.api.Test
     void instancesOfOneModuleShareItsTransformAndParse() {
         // A scheduler builds thousands of guests of one module: each must not parse (and validate) the
-        // transformed module again. A cache keyed weakly on a fresh digest string lost its entries at
-        // every GC, so each instance paid a full parse (40 ms for a C workload).
-        try (AsyncInstance first = instance(Engine.INTERPRETER, false)) {
+        // transformed module again. They are made from one AsyncModule, which holds the engine's parse.
+        AsyncModule module = AsyncModule.builderFromWat(SUM_WITH_SLEEPS).withAsyncImports("env.sleep", "env.fetch").build();
+        InstancePre pre = Linker.builder().withAsyncImport(sleep()).withAsyncImport(fetch(false)).build()
+                .instantiatePre(module);
+        try (AsyncInstance first = pre.instantiate()) {
             System.gc();
-            try (AsyncInstance second = instance(Engine.INTERPRETER, false)) {
+            try (AsyncInstance second = pre.instantiate()) {
                 assertThat(second.instance().module()).isSameAs(first.instance().module());
             }
         }

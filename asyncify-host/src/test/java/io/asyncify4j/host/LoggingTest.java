@@ -23,7 +23,6 @@ class LoggingTest {
         logs.start();
         root.addAppender(logs);
         root.setLevel(Level.TRACE);
-        // A constant no other test uses, so the module is prepared here, not taken from the cache.
         String wat = """
                 (module
                   (import "env" "fetch" (func $fetch (param i32) (result i32)))
@@ -56,7 +55,7 @@ class LoggingTest {
                 .contains("call to 'spin' stopped, instance discarded"));
     }
 
-    /** Instances of one module on the compiler engine share its compiled code: compiled once, not per instance. */
+    /** Instances of one module on the compiler engine share its compiled code: compiled once, when the module is built. */
     @Test
     void theCompilerCompilesAModuleOncePerPreparation() throws Exception {
         Logger logger = (Logger) LoggerFactory.getLogger(PreparedModule.class);
@@ -67,8 +66,10 @@ class LoggingTest {
         logger.setLevel(Level.DEBUG);
         String wat = "(module (func (export \"f\") (result i32) (i32.const 7364501)))";
         try {
+            InstancePre pre = Linker.builder().build().instantiatePre(
+                    AsyncModule.builderFromWat(wat).withEngine(Engine.COMPILER).build());
             for (int i = 0; i < 3; i++) {
-                try (AsyncInstance guest = AsyncInstance.builderFromWat(wat).withEngine(Engine.COMPILER).build()) {
+                try (AsyncInstance guest = pre.instantiate()) {
                     assertThat(guest.callBlocking("f")).containsExactly(7364501);
                 }
             }

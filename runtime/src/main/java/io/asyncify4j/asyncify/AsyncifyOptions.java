@@ -226,17 +226,6 @@ public final class AsyncifyOptions {
         return copyBudget;
     }
 
-    /** A string identifying these options, for caches of transformed modules. */
-    public String cacheKey() {
-        return String.join("|", String.valueOf(unwindingImports), String.valueOf(ignoreImports),
-                String.valueOf(ignoreIndirect), String.valueOf(onlyList), String.valueOf(removeList),
-                String.valueOf(addList), String.valueOf(propagateAddList), String.valueOf(asserts),
-                String.valueOf(dataLocation), String.valueOf(secondaryMemoryInitialPages),
-                String.valueOf(secondaryMemoryMaxPages), String.valueOf(suspendAtFunctionEntriesAndLoops),
-                String.valueOf(importState), String.valueOf(deferStart), String.valueOf(v128ViaHost),
-                String.valueOf(fuel), String.valueOf(pureWasm), String.valueOf(loadLimits), String.valueOf(copyBudget));
-    }
-
     /** Builder of {@link AsyncifyOptions}. */
     public static final class Builder {
         private List<String> unwindingImports;

@@ -4,8 +4,11 @@ import static java.util.concurrent.TimeUnit.MILLISECONDS;
 
 import io.asyncify4j.host.AsyncImport;
 import io.asyncify4j.host.AsyncInstance;
+import io.asyncify4j.host.AsyncModule;
 import io.asyncify4j.host.FuelExhaustedException;
 import io.asyncify4j.host.GuestMetrics;
+import io.asyncify4j.host.InstancePre;
+import io.asyncify4j.host.Linker;
 import io.asyncify4j.host.Scheduler;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -47,19 +50,24 @@ public final class TimesliceSample implements Sample {
     @Override
     public void run(PrintStream out) throws Exception {
         try (Scheduler scheduler = Scheduler.builder().withWorkers(2).withQuantum(20_000).build()) {
+            // Each module is made (validated, transformed) and linked once; guests are instances of it.
+            InstancePre spin = Linker.builder().build().instantiatePre(AsyncModule.builderFromWat(SPIN).build());
+            InstancePre io = Linker.builder()
+                    .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> CompletableFuture.supplyAsync(() -> 1,
+                            CompletableFuture.delayedExecutor(10, MILLISECONDS))))
+                    .build()
+                    .instantiatePre(AsyncModule.builderFromWat(IO).withAsyncImports("env.fetch").build());
             List<Guest> guests = new ArrayList<>();
             for (String name : List.of("spin-a", "spin-b")) {
-                AsyncInstance g = scheduler.guest(AsyncInstance.builderFromWat(SPIN)).build();
+                AsyncInstance g = scheduler.guest(spin.builder()).build();
                 guests.add(new Guest(name, g, g.call("spin")));
             }
-            AsyncInstance heavy = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withWeight(2)).build();
+            AsyncInstance heavy = scheduler.guest(spin.builder().withWeight(2)).build();
             guests.add(new Guest("spin-x2", heavy, heavy.call("spin")));
-            AsyncInstance budgeted = scheduler.guest(AsyncInstance.builderFromWat(SPIN).withFuelBudget(2_000_000)).build();
+            AsyncInstance budgeted = scheduler.guest(spin.builder().withFuelBudget(2_000_000)).build();
             guests.add(new Guest("spin-budget", budgeted, budgeted.call("spin")));
             for (String name : List.of("io-1", "io-2")) {
-                AsyncInstance g = scheduler.guest(AsyncInstance.builderFromWat(IO)
-                        .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> CompletableFuture.supplyAsync(() -> 1,
-                                CompletableFuture.delayedExecutor(10, MILLISECONDS))))).build();
+                AsyncInstance g = scheduler.guest(io.builder()).build();
                 guests.add(new Guest(name, g, g.call("work", 100)));
             }
             out.println("6 guests on 2 worker threads, 20,000 fuel units per slice; spin-x2 has weight 2,"
