@@ -14,6 +14,9 @@ import java.util.function.Supplier;
 /**
  * An import whose implementation completes asynchronously. Declaring an import async is what makes
  * the transform instrument the guest code that can reach it: no import list is written by hand.
+ * Arguments and results are {@code long} slots (v128 taking two); externref parameters and results are
+ * host handles, as for {@link AsyncInstance#call} ({@link io.asyncify4j.engine.References}): a handle
+ * the host returns reaches the guest as an externref and comes back to the host as the same number.
  *
  * @param module import module name
  * @param name import field name

@@ -163,7 +163,9 @@ public final class AsyncInstance implements AutoCloseable {
 
         List<ImportFunction> functions = new ArrayList<>();
         for (AsyncImport imp : linker.asyncImports()) {
-            functions.add(new HostFunction(imp.module(), imp.name(), imp.type(), (inst, args) -> onAsyncImport(imp, inst, args)));
+            // externref parameters and results in the handle view, as for exports (References)
+            functions.add(new HostFunction(imp.module(), imp.name(), imp.type(),
+                    References.withHandles(imp.type(), (inst, args) -> onAsyncImport(imp, inst, args))));
         }
         functions.addAll(linker.functions());
         this.wasi = linker.wasi() == null ? null : WasiPreview1.builder().withOptions(linker.wasi()).build();
