@@ -110,7 +110,7 @@ public final class Linker {
         all.addAll(tables);
         all.addAll(tags);
         for (ImportValue v : all) {
-            defined.putIfAbsent(v.module() + "." + v.name() + "/" + v.type(), v);
+            defined.put(v.module() + "." + v.name() + "/" + v.type(), v); // each once (Builder.build)
         }
         for (Import imp : module.guestImports()) {
             String name = imp.module() + "." + imp.name();
@@ -242,8 +242,35 @@ public final class Linker {
             return this;
         }
 
+        /**
+         * The linker; an import defined twice (two definitions of one {@code module.name} and kind, WASI's
+         * functions included when WASI is linked) is refused with {@link IllegalArgumentException}, since
+         * which of the two a guest would get is not something to leave to chance.
+         */
         public Linker build() {
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (AsyncImport a : asyncImports) {
+                requireOnce(seen, a.module(), a.name(), ImportValue.Type.FUNCTION);
+            }
+            List<ImportValue> all = new ArrayList<>(functions);
+            if (wasi != null) {
+                all.addAll(WasiFunctions.ALL);
+            }
+            all.addAll(globals);
+            all.addAll(memories);
+            all.addAll(tables);
+            all.addAll(tags);
+            for (ImportValue v : all) {
+                requireOnce(seen, v.module(), v.name(), v.type());
+            }
             return new Linker(this);
+        }
+
+        private static void requireOnce(java.util.Set<String> seen, String module, String name, ImportValue.Type type) {
+            if (!seen.add(module + "." + name + "/" + type)) {
+                throw new IllegalArgumentException("the linker defines " + module + "." + name + " ("
+                        + type.name().toLowerCase(java.util.Locale.ROOT) + ") twice");
+            }
         }
     }
 }

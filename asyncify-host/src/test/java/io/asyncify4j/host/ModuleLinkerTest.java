@@ -166,6 +166,25 @@ class ModuleLinkerTest {
     }
 
     @Test
+    void anImportDefinedTwiceIsRefused() {
+        AtomicInteger logs = new AtomicInteger();
+        assertThatThrownBy(() -> Linker.builder().withHostFunction(log(logs)).withHostFunction(log(logs)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("env.log (function) twice");
+        HostFunction fetchSync = new HostFunction("env", "fetch", FunctionType.of(List.of(ValType.I32),
+                List.of(ValType.I32)), (inst, args) -> args);
+        assertThatThrownBy(() -> Linker.builder().withAsyncImport(fetch()).withHostFunction(fetchSync).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("env.fetch (function) twice");
+        HostFunction exit = new HostFunction("wasi_snapshot_preview1", "proc_exit",
+                FunctionType.of(List.of(ValType.I32), List.of()), (inst, args) -> null);
+        assertThatThrownBy(() -> Linker.builder().withHostFunction(exit).withWasi(WasiOptions.builder().build()).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("wasi_snapshot_preview1.proc_exit (function) twice");
+        // a global and a function may share a name: they are different kinds
+        assertThat(Linker.builder().withHostFunction(new HostFunction("env", "base", FunctionType.of(List.of(),
+                List.of()), (inst, args) -> null)).withGlobal(base(1)).build()).isNotNull();
+    }
+
+    @Test
     void endiveImportValuesAndWasiLink() {
         String wasi = """
                 (module
