@@ -483,6 +483,22 @@ final class FunctionInstrumenter {
         out.add(op(Opcode.I32_EQZ));
     }
 
+    /**
+     * Pushes whether the saved call index is at most {@code hi}: whether it lies in [lo, hi] for an
+     * instruction whose sites start at lo, wherever a rewind meets that instruction. A rewind runs guarded
+     * code in program order and call sites are numbered in program order, so any site before the
+     * instruction, if it were the saved one, would have been reached already (the rewind stops there).
+     */
+    private void callIndexAtMost(List<Instruction> out, int hi) {
+        out.add(localGet(callIndexLocal));
+        if (hi == 0) {
+            out.add(op(Opcode.I32_EQZ));
+        } else {
+            out.add(i32(hi));
+            out.add(op(Opcode.I32_LE_U));
+        }
+    }
+
     /** Pushes whether the saved call index lies in [lo, hi]. */
     private void callIndexIn(List<Instruction> out, int lo, int hi) {
         out.add(localGet(callIndexLocal));
@@ -509,6 +525,12 @@ final class FunctionInstrumenter {
         // In the running copy, results nothing lies below stay on the stack instead of in their locals.
         boolean heldOnStack = false;
         int start = 0;
+        int lastUnwindable = -1;
+        for (int i = 0; i < body.size(); i++) {
+            if (ranges.containsKey(body.get(i))) {
+                lastUnwindable = i;
+            }
+        }
         for (int i = 0; i < body.size(); i++) {
             Instruction x = body.get(i);
             int[] range = ranges.get(x);
@@ -593,6 +615,12 @@ final class FunctionInstrumenter {
                 }
             } else if (splittable(x) && spendCopy(x)) {
                 emitSplitLoop(out, (StructuredInstruction) x, range); // no inputs, no results
+            } else if (i == lastUnwindable) {
+                // The body's last unwindable instruction holds its last site: a rewind that got here is
+                // resuming a call inside it (see callIndexAtMost), so it needs no guard.
+                pushLocals(out, inputLocals);
+                emitUnwindable(out, x, range);
+                popInto(out, results);
             } else {
                 List<Instruction> wrapped = new ArrayList<>();
                 labels.enterSynthetic();
@@ -602,7 +630,7 @@ final class FunctionInstrumenter {
                 labels.exitSynthetic();
 
                 isNormal(out);
-                callIndexIn(out, range[0], range[1]);
+                callIndexAtMost(out, range[1]);
                 out.add(op(Opcode.I32_OR));
                 out.add(ifThen(wrapped));
             }
@@ -792,13 +820,19 @@ final class FunctionInstrumenter {
         if (st instanceof IfInstruction i) {
             if (!normalOnly) {
                 // Normally the condition decides; while rewinding, the arm holding the saved call index.
-                if (range[2] > range[0]) {
-                    callIndexIn(out, range[0], range[2] - 1);
+                if (range[2] > range[1]) {
+                    // Every site is in the then arm: cond | state (state is not 0 while rewinding).
+                    out.add(globalGet(abi.stateGlobal()));
+                    out.add(op(Opcode.I32_OR));
                 } else {
-                    out.add(i32(0));
+                    if (range[2] > range[0]) {
+                        callIndexAtMost(out, range[2] - 1);
+                    } else {
+                        out.add(i32(0)); // every site is in the else arm
+                    }
+                    isNormal(out);
+                    out.add(op(Opcode.SELECT));
                 }
-                isNormal(out);
-                out.add(op(Opcode.SELECT));
             }
             labels.enterOriginal();
             List<Instruction> thenArm = arm(i.thenBody(), params);
@@ -887,7 +921,7 @@ final class FunctionInstrumenter {
         skipBody.add(globalGet(abi.stateGlobal()));
         labels.enterOriginal(); // the if: a branch to the loop continues after it, into the loop
         List<Instruction> resume = new ArrayList<>();
-        callIndexIn(resume, range[0], range[1]);
+        callIndexAtMost(resume, range[1]);
         resume.add(op(Opcode.I32_EQZ));
         resume.add(op(Opcode.BR_IF, labels.toAbsolute(skip)));
         resume.addAll(arm(loop.body(), List.of()));
