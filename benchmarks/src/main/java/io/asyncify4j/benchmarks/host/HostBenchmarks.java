@@ -146,8 +146,8 @@ public final class HostBenchmarks {
         return Math.max(1, depth >= 100 ? roundTrips / 5 : roundTrips);
     }
 
-    /** One way to make {@code n} round trips at a fixed depth; returns the rate. */
-    interface RoundTripVariant extends AutoCloseable {
+    /** One way to make {@code n} round trips at a fixed depth; returns the rate (also run by the JMH module). */
+    public interface RoundTripVariant extends AutoCloseable {
         double run(int n) throws Exception;
 
         @Override
@@ -186,7 +186,7 @@ public final class HostBenchmarks {
     }
 
     /** {@code Executors.newVirtualThreadPerTaskExecutor()} on JDK 21+ (this module is built for 17), else null. */
-    private static java.util.concurrent.ExecutorService virtualThreadExecutor() {
+    public static java.util.concurrent.ExecutorService virtualThreadExecutor() {
         try {
             return (java.util.concurrent.ExecutorService) java.util.concurrent.Executors.class
                     .getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
@@ -196,7 +196,7 @@ public final class HostBenchmarks {
     }
 
     /** The PING module asyncified on an {@link AsyncInstance} (default executor), its ping an async import. */
-    private static RoundTripVariant asyncifyVariant(Engine engine, int depth) {
+    public static RoundTripVariant asyncifyVariant(Engine engine, int depth) {
         Completer completer = new Completer();
         AsyncInstance guest = AsyncInstance.builderFromWat(PING)
                 .withEngine(engine)
@@ -223,7 +223,7 @@ public final class HostBenchmarks {
      * The plain module, its host function blocking until the completer completes the future: on the
      * calling platform thread ({@code threads} null), or on a virtual thread of {@code threads}.
      */
-    private static RoundTripVariant blockingVariant(Engine engine, int depth, java.util.concurrent.ExecutorService threads) {
+    public static RoundTripVariant blockingVariant(Engine engine, int depth, java.util.concurrent.ExecutorService threads) {
         Completer completer = new Completer();
         HostFunction ping = new HostFunction("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
                 (inst, args) -> completer.next().join()); // the guest's thread blocks until completion
