@@ -535,7 +535,7 @@ public final class AsyncInstance implements AutoCloseable {
         synchronized (lock) {
             queue.add(task);
             if (draining) {
-                return;
+                return; // the draining thread runs it
             }
             draining = true;
         }
@@ -555,33 +555,42 @@ public final class AsyncInstance implements AutoCloseable {
     }
 
     /**
-     * Runs one queued task, then queues itself again behind whatever else waits on the executor: a
-     * busy instance takes turns with other instances (each task is a slice: a call started or resumed).
+     * Runs the queued tasks (each a slice: a call started or resumed). On an executor given by the user
+     * or a {@link Scheduler}'s, it runs one, then queues itself again behind whatever else waits there,
+     * so a busy instance takes turns with other instances. On the default executor, where every task has
+     * a thread of its own and nothing waits, it runs them all on this thread: a resume queued meanwhile
+     * (a future completed while the call was still unwinding) needs no second thread.
      */
     private void drain() {
-        Runnable task;
-        synchronized (lock) {
-            task = queue.poll();
-            if (task == null) {
-                draining = false;
+        boolean ownThreads = executor == GuestThreads.defaultExecutor();
+        while (true) {
+            Runnable task;
+            synchronized (lock) {
+                task = queue.poll();
+                if (task == null) {
+                    draining = false;
+                    return;
+                }
+            }
+            runningThread = Thread.currentThread();
+            try {
+                task.run();
+            } catch (RuntimeException | Error e) {
+                LOG.warn("instance {}: guest task failed outside a call", name, e);
+            } finally {
+                runningThread = null;
+            }
+            synchronized (lock) {
+                if (queue.isEmpty()) {
+                    draining = false;
+                    return;
+                }
+            }
+            if (!ownThreads) {
+                execute();
                 return;
             }
         }
-        runningThread = Thread.currentThread();
-        try {
-            task.run();
-        } catch (RuntimeException | Error e) {
-            LOG.warn("instance {}: guest task failed outside a call", name, e);
-        } finally {
-            runningThread = null;
-        }
-        synchronized (lock) {
-            if (queue.isEmpty()) {
-                draining = false;
-                return;
-            }
-        }
-        execute();
     }
 
     /** Starts a root call, or queues it while another call holds the instance (one call at a time). */
@@ -715,7 +724,7 @@ public final class AsyncInstance implements AutoCloseable {
             LOG.trace("instance {}: call to '{}' {} ({} bytes saved)", name, c.export, preempted ? "preempted"
                     : "suspended in " + c.pendingImport.module() + "." + c.pendingImport.name(), saved.frames().length);
         }
-        listener.suspended(c.export, c.pendingImport.module() + "." + c.pendingImport.name());
+        listener.suspended(c.export, c.pendingName);
         pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
         if (preempted) {
             pending.complete(null); // preempted: its turn comes again after the queued work
@@ -856,7 +865,7 @@ public final class AsyncInstance implements AutoCloseable {
             refill(c.root);
             long[] value = c.resumeValue;
             c.resumeValue = null;
-            listener.resumed(c.export, imp.module() + "." + imp.name());
+            listener.resumed(c.export, c.pendingName);
             return value;
         }
         CompletableFuture<long[]> f = Objects.requireNonNull(imp.function().apply(inst, args),
@@ -870,7 +879,10 @@ public final class AsyncInstance implements AutoCloseable {
                     + "a call made from inside a host function (a suspension cannot unwind through the host)");
         }
         c.pending = f;
-        c.pendingImport = imp;
+        if (c.pendingImport != imp) {
+            c.pendingImport = imp;
+            c.pendingName = imp.module() + "." + imp.name();
+        }
         controller.startUnwind();
         return new long[resultSlots(imp)];
     }

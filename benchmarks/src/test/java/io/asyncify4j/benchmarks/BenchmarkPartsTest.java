@@ -91,6 +91,16 @@ class BenchmarkPartsTest {
     }
 
     @Test
+    void memoryAgainstVirtualThreadsReportsEveryDepthAndEngine() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        new io.asyncify4j.benchmarks.host.HostBenchmarks(new java.io.PrintStream(bytes, true), 10).memoryAgainstVirtualThreads(20);
+        String report = bytes.toString();
+        for (String depth : new String[] {"1", "10", "100"}) {
+            assertThat(report).containsPattern("(?m)^" + depth + " +interpreter +-?[0-9]+");
+        }
+    }
+
+    @Test
     void instanceCreationReportsBothEngines() throws Exception {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         new io.asyncify4j.benchmarks.host.HostBenchmarks(new java.io.PrintStream(bytes, true), 10).instanceCreation(20);

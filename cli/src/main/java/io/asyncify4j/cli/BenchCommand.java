@@ -67,7 +67,8 @@ final class BenchCommand implements Callable<Integer> {
     Path json;
 
     @Option(names = "--host", description = "Benchmark the host runtime instead: suspend+resume round trips vs a"
-            + " thread-handoff baseline, memory per suspended call, fuel metering overhead on the workloads"
+            + " thread-handoff and (JDK 21+) a virtual-thread baseline, memory per suspended call (also against"
+            + " parked virtual threads), fuel metering overhead on the workloads"
             + " (each variant in JVMs of its own), scheduler preemption latency and fairness among 1,000 guests."
             + " Takes about 11 minutes.")
     boolean host;
@@ -145,6 +146,7 @@ final class BenchCommand implements Callable<Integer> {
             b.roundTrips();
             b.instanceCreation(2_000);
             b.memoryPerSuspendedCall(10_000, 10);
+            b.memoryAgainstVirtualThreads(10_000);
             stream.println("== fuel metering overhead (default quantum " + String.format("%,d", AsyncInstance.DEFAULT_QUANTUM)
                     + ", interpreter; each variant in " + FUEL_FORKS + " JVMs of its own, median of " + iterations
                     + " runs each, median over the JVMs) ==");

@@ -221,7 +221,7 @@ final class FunctionInstrumenter {
 
         List<Instruction> newBody = new ArrayList<>();
         boolean twoCopies = abi.runningCopy(funcIndex);
-        labels.enterSynthetic(); // the exit block (each copy has its own, at the same depth)
+        labels.enterSynthetic(); // $exit, where unwinds go to save the frame
         List<Instruction> resuming = sequence(f.body(), List.of());
         resuming.add(op(Opcode.RETURN));
         List<Instruction> running = null;
@@ -254,42 +254,32 @@ final class FunctionInstrumenter {
         FrameLayout layout = new FrameLayout(saved);
         int frameLocal = newLocal(ValType.I32);
 
-        // A call made in normal state runs the copy without guards, entering one block:
-        //   block $exit  (br_if $exit (state))  running copy; return  end
-        // A rewind leaves that block at once, restores the frame and runs the guarded copy, which finds
-        // its way back to the call that unwound; an unwinding running copy skips it:
-        //   block $exit  (br_if $exit (state == unwinding))  restore; resuming copy; return  end
-        // Both copies' unwinds then save the frame below.
+        // A call made in normal state runs the copy without guards; a call made rewinding (a function
+        // is never entered unwinding) restores the frame and runs the guarded copy, which finds its way
+        // back to the call that unwound. Both copies' unwinds leave the if and save the frame below it:
+        //   if (state)  restore; resuming copy; return  else  running copy; return  end
         // (A one-shot function has only the guarded copy, after an if that restores the frame.)
         List<Instruction> prologue = rewindPrologue(layout, frameLocal);
         List<Instruction> isRewinding = List.of(globalGet(abi.stateGlobal()), i32(AsyncifyAbi.STATE_REWINDING),
                 op(Opcode.I32_EQ));
         if (twoCopies) {
-            List<Instruction> normal = new ArrayList<>();
-            normal.add(globalGet(abi.stateGlobal()));
-            normal.add(op(Opcode.BR_IF, siteExits.size()));
-            normal.addAll(running);
+            List<Instruction> normal = new ArrayList<>(running);
             // Call sites with exits of their own: the innermost block is the last site's; leaving it
-            // records that site's index and goes on to $exit.
+            // records that site's index and goes on to the end of the if.
             for (int k = siteExits.size() - 1; k >= 0; k--) {
                 List<Instruction> landing = new ArrayList<>();
                 landing.add(BlockInstruction.block(BlockType.EMPTY, normal));
                 landing.add(i32(siteExits.get(k)));
                 landing.add(localSet(callIndexLocal));
                 if (k > 0) {
-                    landing.add(op(Opcode.BR, k)); // out to $exit
+                    landing.add(op(Opcode.BR, k)); // out to the end of the if
                 }
                 normal = landing;
             }
-            newBody.add(BlockInstruction.block(BlockType.EMPTY, normal));
-            List<Instruction> rewind = new ArrayList<>();
-            rewind.add(globalGet(abi.stateGlobal()));
-            rewind.add(i32(AsyncifyAbi.STATE_UNWINDING));
-            rewind.add(op(Opcode.I32_EQ));
-            rewind.add(op(Opcode.BR_IF, 0));
-            rewind.addAll(prologue);
+            List<Instruction> rewind = new ArrayList<>(prologue);
             rewind.addAll(resuming);
-            newBody.add(BlockInstruction.block(BlockType.EMPTY, rewind));
+            newBody.add(globalGet(abi.stateGlobal()));
+            newBody.add(new IfInstruction(BlockType.EMPTY, rewind, normal));
         } else {
             newBody.addAll(isRewinding);
             newBody.add(ifThen(prologue));
@@ -493,6 +483,22 @@ final class FunctionInstrumenter {
         out.add(op(Opcode.I32_EQZ));
     }
 
+    /**
+     * Pushes whether the saved call index is at most {@code hi}: whether it lies in [lo, hi] for an
+     * instruction whose sites start at lo, wherever a rewind meets that instruction. A rewind runs guarded
+     * code in program order and call sites are numbered in program order, so any site before the
+     * instruction, if it were the saved one, would have been reached already (the rewind stops there).
+     */
+    private void callIndexAtMost(List<Instruction> out, int hi) {
+        out.add(localGet(callIndexLocal));
+        if (hi == 0) {
+            out.add(op(Opcode.I32_EQZ));
+        } else {
+            out.add(i32(hi));
+            out.add(op(Opcode.I32_LE_U));
+        }
+    }
+
     /** Pushes whether the saved call index lies in [lo, hi]. */
     private void callIndexIn(List<Instruction> out, int lo, int hi) {
         out.add(localGet(callIndexLocal));
@@ -519,6 +525,12 @@ final class FunctionInstrumenter {
         // In the running copy, results nothing lies below stay on the stack instead of in their locals.
         boolean heldOnStack = false;
         int start = 0;
+        int lastUnwindable = -1;
+        for (int i = 0; i < body.size(); i++) {
+            if (ranges.containsKey(body.get(i))) {
+                lastUnwindable = i;
+            }
+        }
         for (int i = 0; i < body.size(); i++) {
             Instruction x = body.get(i);
             int[] range = ranges.get(x);
@@ -603,6 +615,12 @@ final class FunctionInstrumenter {
                 }
             } else if (splittable(x) && spendCopy(x)) {
                 emitSplitLoop(out, (StructuredInstruction) x, range); // no inputs, no results
+            } else if (i == lastUnwindable) {
+                // The body's last unwindable instruction holds its last site: a rewind that got here is
+                // resuming a call inside it (see callIndexAtMost), so it needs no guard.
+                pushLocals(out, inputLocals);
+                emitUnwindable(out, x, range);
+                popInto(out, results);
             } else {
                 List<Instruction> wrapped = new ArrayList<>();
                 labels.enterSynthetic();
@@ -612,7 +630,7 @@ final class FunctionInstrumenter {
                 labels.exitSynthetic();
 
                 isNormal(out);
-                callIndexIn(out, range[0], range[1]);
+                callIndexAtMost(out, range[1]);
                 out.add(op(Opcode.I32_OR));
                 out.add(ifThen(wrapped));
             }
@@ -651,39 +669,48 @@ final class FunctionInstrumenter {
     }
 
     /**
-     * A fuel check with nothing pending on the stack, in one branch on the hot path:
+     * A fuel check with nothing pending on the stack, in one branch on the hot path of the running copy:
      * <pre>
      * fuel -= cost
-     * if ((fuel &lt; 0) | state)                       ;; exhausted, or not running normally
-     *   if (state == normal || callIndex == k)       ;; exhausted, or rewinding to this check
-     *     call fuel_exhausted; (unwind check)
+     * if (fuel &lt; 0)  call fuel_exhausted; (unwind check)
      * </pre>
-     * While rewinding, the charge is made again; it is deterministic like every other charge.
+     * and in the guarded copy, where a rewind passes it on its way to a call below:
+     * <pre>
+     * if (state)                                     ;; rewinding
+     *   if (callIndex == k)  call fuel_exhausted; (unwind check)   ;; resuming this check
+     * else
+     *   fuel -= cost
+     *   if (fuel &lt; 0)  call fuel_exhausted; (unwind check)
+     * </pre>
+     * A rewind charges nothing: the host grants the resumed segment its fuel where the rewind stops
+     * (charges made on the way were forgiven there anyway), so deterministic charges stay deterministic.
      */
     private void emitFuelCheck(List<Instruction> out, SimpleInstruction call, long cost, int[] range) {
-        out.addAll(abi.fuel().chargeAndTest(cost));
         if (normalOnly) {
-            labels.enterSynthetic();
-            List<Instruction> callAndCheck = new ArrayList<>();
-            emitUnwindable(callAndCheck, call, range);
-            labels.exitSynthetic();
-            out.add(ifThen(callAndCheck));
+            out.addAll(abi.fuel().chargeAndTest(cost));
+            out.add(ifThen(callAndCheck(call, range, 1)));
             return;
         }
         out.add(globalGet(abi.stateGlobal()));
-        out.add(op(Opcode.I32_OR));
-        List<Instruction> slow = new ArrayList<>();
-        isNormal(slow);
-        callIndexIn(slow, range[0], range[1]);
-        slow.add(op(Opcode.I32_OR));
-        labels.enterSynthetic();
-        labels.enterSynthetic();
-        List<Instruction> callAndCheck = new ArrayList<>();
-        emitUnwindable(callAndCheck, call, range);
-        labels.exitSynthetic();
-        labels.exitSynthetic();
-        slow.add(ifThen(callAndCheck));
-        out.add(ifThen(slow));
+        List<Instruction> rewinding = new ArrayList<>();
+        callIndexIn(rewinding, range[0], range[1]);
+        rewinding.add(ifThen(callAndCheck(call, range, 2)));
+        List<Instruction> normal = new ArrayList<>(abi.fuel().chargeAndTest(cost));
+        normal.add(ifThen(callAndCheck(call, range, 2)));
+        out.add(new IfInstruction(BlockType.EMPTY, rewinding, normal));
+    }
+
+    /** The fuel import's call and its unwind check, emitted {@code nesting} synthetic labels deeper than here. */
+    private List<Instruction> callAndCheck(SimpleInstruction call, int[] range, int nesting) {
+        for (int i = 0; i < nesting; i++) {
+            labels.enterSynthetic();
+        }
+        List<Instruction> out = new ArrayList<>();
+        emitUnwindable(out, call, range);
+        for (int i = 0; i < nesting; i++) {
+            labels.exitSynthetic();
+        }
+        return out;
     }
 
     /**
@@ -793,13 +820,19 @@ final class FunctionInstrumenter {
         if (st instanceof IfInstruction i) {
             if (!normalOnly) {
                 // Normally the condition decides; while rewinding, the arm holding the saved call index.
-                if (range[2] > range[0]) {
-                    callIndexIn(out, range[0], range[2] - 1);
+                if (range[2] > range[1]) {
+                    // Every site is in the then arm: cond | state (state is not 0 while rewinding).
+                    out.add(globalGet(abi.stateGlobal()));
+                    out.add(op(Opcode.I32_OR));
                 } else {
-                    out.add(i32(0));
+                    if (range[2] > range[0]) {
+                        callIndexAtMost(out, range[2] - 1);
+                    } else {
+                        out.add(i32(0)); // every site is in the else arm
+                    }
+                    isNormal(out);
+                    out.add(op(Opcode.SELECT));
                 }
-                isNormal(out);
-                out.add(op(Opcode.SELECT));
             }
             labels.enterOriginal();
             List<Instruction> thenArm = arm(i.thenBody(), params);
@@ -888,7 +921,7 @@ final class FunctionInstrumenter {
         skipBody.add(globalGet(abi.stateGlobal()));
         labels.enterOriginal(); // the if: a branch to the loop continues after it, into the loop
         List<Instruction> resume = new ArrayList<>();
-        callIndexIn(resume, range[0], range[1]);
+        callIndexAtMost(resume, range[1]);
         resume.add(op(Opcode.I32_EQZ));
         resume.add(op(Opcode.BR_IF, labels.toAbsolute(skip)));
         resume.addAll(arm(loop.body(), List.of()));
@@ -1005,24 +1038,24 @@ final class FunctionInstrumenter {
         out.add(i32(AsyncifyAbi.STATE_REWINDING));
         out.add(op(Opcode.I32_EQ));
         out.add(ifThen(fault(AsyncifyAbi.FAULT_FOREIGN_FRAME)));
-        if (abi.growableData()) {
-            // The transform's own data memory starts zeroed (even when instantiation stopped before
-            // data segments were applied): an end of 0 means the stack was never set up.
-            out.add(globalGet(abi.dataGlobal()));
-            out.add(Emit.load(ValType.I32, mem, 4));
-            out.add(op(Opcode.I32_EQZ));
-            out.add(ifThen(List.of(
-                    globalGet(abi.dataGlobal()), globalGet(abi.dataGlobal()), i32(AsyncifyAbi.SECONDARY_STACK_START),
-                    op(Opcode.I32_ADD), Emit.store(ValType.I32, mem, 0),
-                    globalGet(abi.dataGlobal()), op(Opcode.MEMORY_SIZE, mem), i32(16), op(Opcode.I32_SHL),
-                    Emit.store(ValType.I32, mem, 4))));
-        }
-        // frame = position; if (frame + size > end) { grow or fault }; position = frame + size
+        // frame = position; if (frame + size > end) { set up, grow or fault }; position = frame + size
         out.add(globalGet(abi.dataGlobal()));
         out.add(Emit.load(ValType.I32, mem, 0));
         out.add(localSet(frameLocal));
         List<Instruction> overflow = new ArrayList<>();
         if (abi.growableData()) {
+            // The transform's own data memory starts zeroed (even when instantiation stopped before
+            // data segments were applied): an end of 0 means the stack was never set up, and since no
+            // frame fits below an end of 0, that is found here, off the path of every later frame.
+            overflow.add(globalGet(abi.dataGlobal()));
+            overflow.add(Emit.load(ValType.I32, mem, 4));
+            overflow.add(op(Opcode.I32_EQZ));
+            overflow.add(ifThen(List.of(
+                    globalGet(abi.dataGlobal()), globalGet(abi.dataGlobal()), i32(AsyncifyAbi.SECONDARY_STACK_START),
+                    op(Opcode.I32_ADD), Emit.store(ValType.I32, mem, 0),
+                    globalGet(abi.dataGlobal()), op(Opcode.MEMORY_SIZE, mem), i32(16), op(Opcode.I32_SHL),
+                    Emit.store(ValType.I32, mem, 4),
+                    globalGet(abi.dataGlobal()), Emit.load(ValType.I32, mem, 0), localSet(frameLocal))));
             // The stack ends where the data memory ends: grow the memory (doubling it, or by what
             // this frame needs when doubling is refused) and move the end to the new memory end.
             int pages = layout.size / 65536 + 1;
@@ -1035,21 +1068,24 @@ final class FunctionInstrumenter {
             grow.add(op(Opcode.I32_EQ));
             grow.add(ifThen(List.of(i32(pages), op(Opcode.MEMORY_GROW, mem), op(Opcode.DROP))));
             grow.addAll(moveEnd);
-            overflow.add(globalGet(abi.dataGlobal()));
-            overflow.add(Emit.load(ValType.I32, mem, 4));
-            overflow.add(op(Opcode.MEMORY_SIZE, mem));
-            overflow.add(i32(16));
-            overflow.add(op(Opcode.I32_SHL));
-            overflow.add(op(Opcode.I32_EQ));
-            overflow.add(ifThen(grow));
-            stackExceedsEnd(overflow, layout, frameLocal);
+            List<Instruction> full = new ArrayList<>(); // the frame does not fit (in a stack set up now or before)
+            full.add(globalGet(abi.dataGlobal()));
+            full.add(Emit.load(ValType.I32, mem, 4));
+            full.add(op(Opcode.MEMORY_SIZE, mem));
+            full.add(i32(16));
+            full.add(op(Opcode.I32_SHL));
+            full.add(op(Opcode.I32_EQ));
+            full.add(ifThen(grow));
+            stackExceedsEnd(full, layout, frameLocal);
             // The unwind is abandoned: empty the stack first (no host resets a memory it does not own), or
             // the frames already pushed would stay and every later unwind of this instance would overflow.
             List<Instruction> abandon = new ArrayList<>(List.of(globalGet(abi.dataGlobal()),
                     globalGet(abi.dataGlobal()), i32(AsyncifyAbi.SECONDARY_STACK_START), op(Opcode.I32_ADD),
                     Emit.store(ValType.I32, mem, 0)));
             abandon.addAll(fault(AsyncifyAbi.FAULT_OVERFLOW));
-            overflow.add(ifThen(abandon));
+            full.add(ifThen(abandon));
+            stackExceedsEnd(overflow, layout, frameLocal);
+            overflow.add(ifThen(full));
         } else {
             overflow.addAll(fault(AsyncifyAbi.FAULT_OVERFLOW));
         }

@@ -402,4 +402,46 @@ class FuelMeteringTest {
     void chargesAreDeterministic() {
         assertThat(fuelUsed(module(11), 1000)).isEqualTo(fuelUsed(module(11), 1000)).isPositive();
     }
+
+    /**
+     * Fuel between two probes around a suspension 8 frames deep, with and without the suspension: a
+     * rewind re-enters every frame, and charges nothing on its way back (the host grants the resumed
+     * segment its fuel where the rewind stops; before, each frame's entry check charged again).
+     */
+    private static long fuelAcrossASuspension(SuspendPolicy policy) {
+        String wat = "(module"
+                + " (import \"env\" \"probe\" (func $probe))"
+                + " (import \"env\" \"ping\" (func $ping))"
+                + " (func $down (param $d i32)"
+                + "   (if (local.get $d) (then (call $down (i32.sub (local.get $d) (i32.const 1))))"
+                + "     (else (call $probe) (call $ping) (call $probe))))"
+                + " (func (export \"run\") (call $down (i32.const 8))))";
+        AsyncifyOptions options = AsyncifyOptions.builder().dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
+                .importState(true).fuel(true).unwindingImports(java.util.List.of("env.ping")).build();
+        byte[] wasm = Asyncify.transform(Wat2Wasm.parse(wat), options);
+        SuspensionDriver driver = new SuspensionDriver(policy);
+        var fuel = driver.fuelImport(1L << 40);
+        java.util.List<Long> probes = new java.util.ArrayList<>();
+        var type = run.endive.wasm.types.FunctionType.of(java.util.List.of(), java.util.List.of());
+        var probe = new run.endive.runtime.HostFunction("env", "probe", type, (inst, args) -> {
+            probes.add(fuel.instance().getValue());
+            return null;
+        });
+        var ping = driver.suspending(new run.endive.runtime.HostFunction("env", "ping", type, (inst, args) -> null));
+        Instance instance = Instance.builder(Parser.parse(wasm)).withImportValues(ImportValues.builder()
+                .addFunction(probe, ping, driver.fuelExhausted()).addGlobal(driver.stateImport()).addGlobal(fuel)
+                .build()).build();
+        instance.exports().memory(AsyncifyAbi.DATA_MEMORY_EXPORT).grow(1);
+        driver.call(instance.export("run"));
+        assertThat(probes).hasSize(2);
+        return probes.get(0) - probes.get(1);
+    }
+
+    @Test
+    void aRewindChargesNoFuel() {
+        long suspended = fuelAcrossASuspension(SuspendPolicy.always());
+        long straight = fuelAcrossASuspension(SuspendPolicy.never());
+        assertThat(straight).isNotNegative();
+        assertThat(suspended).isEqualTo(straight);
+    }
 }

@@ -90,28 +90,48 @@ public final class HostBenchmarks {
         }
     }
 
+    /** Warm-up rounds before the measured ones of each round-trip figure (the JIT compiles the interpreter meanwhile). */
+    static final int ROUND_TRIP_WARMUP = 3;
+    /** Measured rounds of each round-trip figure; the median is reported. */
+    static final int ROUND_TRIP_ROUNDS = 5;
+
     /**
      * Round trips per second: asyncify suspend+resume vs the same plain module whose host function blocks
      * until the future completes, on a platform thread (a thread handoff) and, on JDK 21+, on a virtual
-     * thread (the JVM's own alternative to a transform: it unmounts while blocked).
+     * thread (the JVM's own alternative to a transform: it unmounts while blocked). For each depth and
+     * engine the variants run in interleaved rounds (each round starts with another variant), after
+     * {@link #ROUND_TRIP_WARMUP} warm-up rounds; reported are the median rate of each variant over
+     * {@link #ROUND_TRIP_ROUNDS} rounds and the median of the per-round ratios (variants measured a
+     * moment apart, so a machine busy with other work moves both).
      */
     public void roundTrips() throws Exception {
         java.util.concurrent.ExecutorService virtualThreads = virtualThreadExecutor();
-        out.println("== suspend+resume round trips per second (a completer thread completes each host future) ==");
-        out.printf(Locale.ROOT, "%-6s %-12s %14s %14s %8s %14s %8s%n", "depth", "engine", "asyncify/s", "thread/s", "ratio",
-                "vthread/s", "ratio");
+        out.printf(Locale.ROOT, "== suspend+resume round trips per second (a completer thread completes each host future;"
+                + " median of %d interleaved rounds after %d warm-up rounds) ==%n", ROUND_TRIP_ROUNDS, ROUND_TRIP_WARMUP);
+        out.printf(Locale.ROOT, "%-6s %-12s %8s %14s %14s %8s %14s %8s%n", "depth", "engine", "per round", "asyncify/s",
+                "thread/s", "ratio", "vthread/s", "ratio");
         try {
             for (int depth : new int[] {1, 10, 100}) {
                 for (Engine engine : Engine.values()) {
                     if (engine == Engine.COMPILER && !Engines.compilerSupported()) {
                         continue; // Endive's only compiler (1.0.0) cannot run this runtime's modules
                     }
-                    double asyncify = asyncifyRoundTrips(engine, depth);
-                    double thread = blockingRoundTrips(engine, depth, null);
-                    double virtual = virtualThreads == null ? Double.NaN : blockingRoundTrips(engine, depth, virtualThreads);
-                    out.printf(Locale.ROOT, "%-6d %-12s %14.0f %14.0f %8.2f %14.0f %8.2f%n", depth,
-                            engine.name().toLowerCase(Locale.ROOT), asyncify, thread, asyncify / thread, virtual,
-                            asyncify / virtual);
+                    int n = roundTripsPerRound(depth);
+                    List<RoundTripVariant> variants = new ArrayList<>();
+                    variants.add(asyncifyVariant(engine, depth));
+                    variants.add(blockingVariant(engine, depth, null));
+                    if (virtualThreads != null) {
+                        variants.add(blockingVariant(engine, depth, virtualThreads));
+                    }
+                    double[][] rates = interleavedRounds(variants, n);
+                    for (RoundTripVariant v : variants) {
+                        v.close();
+                    }
+                    double virtual = virtualThreads == null ? Double.NaN : median(rates[2]);
+                    double virtualRatio = virtualThreads == null ? Double.NaN : medianRatio(rates[0], rates[2]);
+                    out.printf(Locale.ROOT, "%-6d %-12s %8d %14.0f %14.0f %8.2f %14.0f %8.2f%n", depth,
+                            engine.name().toLowerCase(Locale.ROOT), n, median(rates[0]), median(rates[1]),
+                            medianRatio(rates[0], rates[1]), virtual, virtualRatio);
                 }
             }
         } finally {
@@ -124,8 +144,52 @@ public final class HostBenchmarks {
         }
     }
 
+    /** Round trips per round: fewer at depth 100, where one costs ten times more. */
+    private int roundTripsPerRound(int depth) {
+        return Math.max(1, depth >= 100 ? roundTrips / 5 : roundTrips);
+    }
+
+    /** One way to make {@code n} round trips at a fixed depth; returns the rate (also run by the JMH module). */
+    public interface RoundTripVariant extends AutoCloseable {
+        double run(int n) throws Exception;
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Rates per variant and round: {@link #ROUND_TRIP_WARMUP} rounds not kept, then
+     * {@link #ROUND_TRIP_ROUNDS} kept; round r starts with variant r mod the number of variants.
+     */
+    static double[][] interleavedRounds(List<RoundTripVariant> variants, int n) throws Exception {
+        double[][] rates = new double[variants.size()][ROUND_TRIP_ROUNDS];
+        for (int round = -ROUND_TRIP_WARMUP; round < ROUND_TRIP_ROUNDS; round++) {
+            for (int k = 0; k < variants.size(); k++) {
+                int which = Math.floorMod(round + k, variants.size());
+                double rate = variants.get(which).run(n);
+                if (round >= 0) {
+                    rates[which][round] = rate;
+                }
+            }
+        }
+        return rates;
+    }
+
+    private static double median(double[] values) {
+        return io.asyncify4j.benchmarks.Benchmark.median(values.clone());
+    }
+
+    /** The median over rounds of {@code a[r] / b[r]}. */
+    static double medianRatio(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = a[i] / b[i];
+        }
+        return median(r);
+    }
+
     /** {@code Executors.newVirtualThreadPerTaskExecutor()} on JDK 21+ (this module is built for 17), else null. */
-    private static java.util.concurrent.ExecutorService virtualThreadExecutor() {
+    public static java.util.concurrent.ExecutorService virtualThreadExecutor() {
         try {
             return (java.util.concurrent.ExecutorService) java.util.concurrent.Executors.class
                     .getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
@@ -134,51 +198,62 @@ public final class HostBenchmarks {
         }
     }
 
-    private double asyncifyRoundTrips(Engine engine, int depth) throws Exception {
-        try (Completer completer = new Completer();
-             AsyncInstance guest = AsyncInstance.builderFromWat(PING)
-                     .withEngine(engine)
-                     .withAsyncImport(new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
-                             (inst, args) -> completer.next()))
-                     .build()) {
-            guest.call("loop", Math.max(1, roundTrips / 10), depth).get(); // warm-up
-            long start = System.nanoTime();
-            long[] r = guest.call("loop", roundTrips, depth).get();
-            long nanos = System.nanoTime() - start;
-            if (r[0] != roundTrips) {
-                throw new IllegalStateException("wrong result " + r[0]);
+    /** The PING module asyncified on an {@link AsyncInstance} (default executor), its ping an async import. */
+    public static RoundTripVariant asyncifyVariant(Engine engine, int depth) {
+        Completer completer = new Completer();
+        AsyncInstance guest = AsyncInstance.builderFromWat(PING)
+                .withEngine(engine)
+                .withAsyncImport(new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
+                        (inst, args) -> completer.next()))
+                .build();
+        return new RoundTripVariant() {
+            @Override
+            public double run(int n) throws Exception {
+                long start = System.nanoTime();
+                long[] r = guest.call("loop", n, depth).get();
+                return rate(n, r, System.nanoTime() - start);
             }
-            return roundTrips / (nanos / 1e9);
-        }
+
+            @Override
+            public void close() {
+                guest.close();
+                completer.close();
+            }
+        };
     }
 
     /**
      * The plain module, its host function blocking until the completer completes the future: on the
      * calling platform thread ({@code threads} null), or on a virtual thread of {@code threads}.
      */
-    private double blockingRoundTrips(Engine engine, int depth, java.util.concurrent.ExecutorService threads)
-            throws Exception {
-        try (Completer completer = new Completer()) {
-            HostFunction ping = new HostFunction("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
-                    (inst, args) -> completer.next().join()); // the guest's thread blocks until completion
-            Instance instance = Engines.builder(Engines.parse(Wat2Wasm.parse(PING)),
-                    ImportValues.builder().addFunction(ping).build(), engine.kind()).build();
-            var loop = instance.export("loop");
-            java.util.function.IntFunction<long[]> run = n -> {
-                if (threads == null) {
-                    return loop.apply(n, depth);
-                }
-                return CompletableFuture.supplyAsync(() -> loop.apply(n, depth), threads).join();
-            };
-            run.apply(Math.max(1, roundTrips / 10)); // warm-up
-            long start = System.nanoTime();
-            long[] r = run.apply(roundTrips);
-            long nanos = System.nanoTime() - start;
-            if (r[0] != roundTrips) {
-                throw new IllegalStateException("wrong result " + r[0]);
+    public static RoundTripVariant blockingVariant(Engine engine, int depth, java.util.concurrent.ExecutorService threads) {
+        Completer completer = new Completer();
+        HostFunction ping = new HostFunction("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
+                (inst, args) -> completer.next().join()); // the guest's thread blocks until completion
+        Instance instance = Engines.builder(Engines.parse(Wat2Wasm.parse(PING)),
+                ImportValues.builder().addFunction(ping).build(), engine.kind()).build();
+        var loop = instance.export("loop");
+        return new RoundTripVariant() {
+            @Override
+            public double run(int n) {
+                long start = System.nanoTime();
+                long[] r = threads == null ? loop.apply(n, depth)
+                        : CompletableFuture.supplyAsync(() -> loop.apply(n, depth), threads).join();
+                return rate(n, r, System.nanoTime() - start);
             }
-            return roundTrips / (nanos / 1e9);
+
+            @Override
+            public void close() {
+                completer.close();
+            }
+        };
+    }
+
+    private static double rate(int n, long[] result, long nanos) {
+        if (result[0] != n) {
+            throw new IllegalStateException("wrong result " + result[0]);
         }
+        return n / (nanos / 1e9);
     }
 
     /**
@@ -252,6 +327,171 @@ public final class HostBenchmarks {
                 r.get(120, TimeUnit.SECONDS);
             }
         }
+    }
+
+    /**
+     * Heap held per suspended call against a virtual thread parked in the same call: {@code calls} calls
+     * of the PING module's {@code loop(1, depth)}, each waiting in {@code env.ping} for a future nobody
+     * completes yet, at depth 1, 10 and 100, on each engine. asyncify4j twice: all calls interleaved on
+     * one instance (its suspended stacks, coroutine records and futures), and one instance per call (the
+     * instance built first and measured apart, so the figure is what suspending adds: saved stack, record,
+     * futures, and the asyncify data memory the first suspension allocates). The virtual threads need one
+     * plain instance each (an Endive instance runs one call at a time), also built first and measured
+     * apart; what a parked virtual thread then holds is its stack (the interpreter's Java frames for
+     * every wasm frame) and its future. Heap is measured after garbage collection (see {@link #usedHeap()}).
+     */
+    public void memoryAgainstVirtualThreads(int calls) throws Exception {
+        java.util.concurrent.ExecutorService virtualThreads = virtualThreadExecutor();
+        out.printf(Locale.ROOT, "== heap per suspended call, %,d calls suspended at once (bytes per call; instance: its own"
+                + " heap, measured apart) ==%n", calls);
+        out.printf(Locale.ROOT, "%-6s %-12s %14s %16s %12s %14s %12s %10s %10s%n", "depth", "engine", "one instance",
+                "instance/call", "(instance)", "vthread", "(instance)", "vt/one", "vt/per");
+        byte[] wasm = Wat2Wasm.parse(PING);
+        try {
+            for (int depth : new int[] {1, 10, 100}) {
+                for (Engine engine : Engine.values()) {
+                    if (engine == Engine.COMPILER && !Engines.compilerSupported()) {
+                        continue;
+                    }
+                    long interleaved = suspendedOnOneInstance(wasm, engine, calls, depth);
+                    long[] perInstance = suspendedOnInstancesOfTheirOwn(wasm, engine, calls, depth);
+                    long[] parked = virtualThreads == null ? new long[] {-1, -1}
+                            : parkedVirtualThreads(wasm, engine, calls, depth, virtualThreads);
+                    out.printf(Locale.ROOT, "%-6d %-12s %14d %16d %12d %14d %12d %10.1f %10.1f%n", depth,
+                            engine.name().toLowerCase(Locale.ROOT), interleaved, perInstance[0], perInstance[1],
+                            parked[0], parked[1], (double) parked[0] / interleaved, (double) parked[0] / perInstance[0]);
+                }
+            }
+        } finally {
+            if (virtualThreads != null) {
+                virtualThreads.shutdown();
+            }
+        }
+        if (virtualThreads == null) {
+            out.println("(virtual-thread baseline: needs JDK 21+, this is JDK " + Runtime.version().feature() + ")");
+        }
+    }
+
+    /** Futures handed out by an import, completed on demand. */
+    private static final class Pending {
+        private final List<CompletableFuture<long[]>> futures = new ArrayList<>();
+
+        synchronized CompletableFuture<long[]> next() {
+            CompletableFuture<long[]> f = new CompletableFuture<>();
+            futures.add(f);
+            return f;
+        }
+
+        synchronized int size() {
+            return futures.size();
+        }
+
+        synchronized void completeAll() {
+            futures.forEach(f -> f.complete(new long[] {1}));
+            futures.clear();
+        }
+
+        void awaitSize(int n) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+            while (size() < n) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("only " + size() + " of " + n + " calls got to wait");
+                }
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    private static AsyncImport pingImport(Pending pending) {
+        return new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)), (inst, args) -> pending.next());
+    }
+
+    /** Bytes per call with {@code calls} calls suspended on one instance (interleaved). */
+    private static long suspendedOnOneInstance(byte[] wasm, Engine engine, int calls, int depth) throws Exception {
+        Pending pending = new Pending();
+        try (AsyncInstance guest = AsyncInstance.builder(wasm).withEngine(engine).withInterleavedCalls()
+                .withAsyncImport(pingImport(pending)).build()) {
+            long before = usedHeap();
+            List<CompletableFuture<long[]>> results = new ArrayList<>();
+            for (int i = 0; i < calls; i++) {
+                results.add(guest.call("loop", 1, depth));
+            }
+            pending.awaitSize(calls);
+            awaitSuspended(guest, calls);
+            long bytes = (usedHeap() - before) / calls;
+            pending.completeAll();
+            for (CompletableFuture<long[]> r : results) {
+                r.get(300, TimeUnit.SECONDS);
+            }
+            return bytes;
+        }
+    }
+
+    private static void awaitSuspended(AsyncInstance guest, int calls) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+        while (guest.suspendedCalls() < calls && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
+    /** {bytes per suspended call, bytes per instance} with one call suspended on each of {@code calls} instances. */
+    private static long[] suspendedOnInstancesOfTheirOwn(byte[] wasm, Engine engine, int calls, int depth) throws Exception {
+        Pending pending = new Pending();
+        List<AsyncInstance> guests = new ArrayList<>();
+        long before = usedHeap();
+        try {
+            for (int i = 0; i < calls; i++) {
+                guests.add(AsyncInstance.builder(wasm).withEngine(engine).withAsyncImport(pingImport(pending)).build());
+            }
+            long idle = usedHeap();
+            List<CompletableFuture<long[]>> results = new ArrayList<>();
+            for (AsyncInstance g : guests) {
+                results.add(g.call("loop", 1, depth));
+            }
+            pending.awaitSize(calls);
+            for (AsyncInstance g : guests) {
+                awaitSuspended(g, 1);
+            }
+            long suspended = usedHeap();
+            pending.completeAll();
+            for (CompletableFuture<long[]> r : results) {
+                r.get(300, TimeUnit.SECONDS);
+            }
+            return new long[] {(suspended - idle) / calls, (idle - before) / calls};
+        } finally {
+            guests.forEach(AsyncInstance::close);
+        }
+    }
+
+    /**
+     * {bytes per parked virtual thread, bytes per instance}: {@code calls} virtual threads, each calling the
+     * plain module on an instance of its own, its host function blocked on a future.
+     */
+    private static long[] parkedVirtualThreads(byte[] wasm, Engine engine, int calls, int depth,
+            java.util.concurrent.ExecutorService threads) throws Exception {
+        Pending pending = new Pending();
+        HostFunction ping = new HostFunction("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
+                (inst, args) -> pending.next().join());
+        run.endive.wasm.WasmModule module = Engines.parse(wasm);
+        long before = usedHeap();
+        List<run.endive.runtime.ExportFunction> loops = new ArrayList<>();
+        for (int i = 0; i < calls; i++) {
+            loops.add(Engines.builder(module, ImportValues.builder().addFunction(ping).build(), engine.kind())
+                    .build().export("loop"));
+        }
+        long idle = usedHeap();
+        List<java.util.concurrent.Future<long[]>> results = new ArrayList<>();
+        for (run.endive.runtime.ExportFunction loop : loops) {
+            results.add(threads.submit(() -> loop.apply(1, depth)));
+        }
+        pending.awaitSize(calls);
+        Thread.sleep(100); // the last ones park
+        long parked = usedHeap();
+        pending.completeAll();
+        for (java.util.concurrent.Future<long[]> r : results) {
+            r.get(300, TimeUnit.SECONDS);
+        }
+        return new long[] {(parked - idle) / calls, (idle - before) / calls};
     }
 
     private static long usedHeap() throws InterruptedException {
