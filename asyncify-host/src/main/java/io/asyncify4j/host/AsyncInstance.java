@@ -160,6 +160,7 @@ public final class AsyncInstance implements AutoCloseable {
                     .deferStart(true)
                     .v128ViaHost(true)
                     .fuel(true)
+                    .target(b.engine.target())
                     .loadLimits(b.loadLimits);
             if (b.asyncImports.isEmpty()) {
                 options.ignoreImports(true);
@@ -167,7 +168,7 @@ public final class AsyncInstance implements AutoCloseable {
             prepared = PreparedModule.of(wasm, options.build(), limits);
         } else {
             prepared = PreparedModule.ofAsyncified(wasm, AsyncifyOptions.builder().fuel(true).deferStart(true)
-                    .loadLimits(b.loadLimits).build(), limits);
+                    .target(b.engine.target()).loadLimits(b.loadLimits).build(), limits);
         }
         this.prepared = prepared;
         this.name = prepared.id() + "#" + INSTANCES.incrementAndGet();

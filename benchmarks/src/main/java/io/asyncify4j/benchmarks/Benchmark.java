@@ -105,9 +105,14 @@ public final class Benchmark {
         return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).build();
     }
 
-    /** Our options with fuel metering, as the host transforms every guest (see {@code AsyncInstance}). */
-    public static AsyncifyOptions meteredOptions() {
-        return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).fuel(true).build();
+    /**
+     * Our options with fuel metering, as the host transforms every guest for {@code engine} (see
+     * {@code AsyncInstance}): on the compiler, the output is shaped for it ({@link AsyncifyOptions.Target}).
+     */
+    public static AsyncifyOptions meteredOptions(Engines.Kind engine) {
+        return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).fuel(true)
+                .target(engine == Engines.Kind.COMPILER ? AsyncifyOptions.Target.COMPILER : AsyncifyOptions.Target.INTERPRETER)
+                .build();
     }
 
     /** The options the host runtime transforms with: secondary data memory, imported state, deferred start, v128 via host. */
@@ -240,7 +245,7 @@ public final class Benchmark {
         byte[] meteredOut = null;
         if (config.metered()) {
             ModuleModel model = WasmCodec.decode(original);
-            Asyncify.transform(model, meteredOptions());
+            Asyncify.transform(model, meteredOptions(engine));
             byte[] metered = WasmCodec.encode(model);
             meteredOut = metered;
             addVariant(variants, compileMs, "ours-metered", () -> WasiRunner.metered(metered, SuspendPolicy::never,

@@ -77,7 +77,7 @@ class BenchmarkPartsTest {
     void compiledVariantsMatchPlainIncludingMeteredAndPreempted() throws IOException {
         byte[] wasm = Files.readAllBytes(workloads().resolve("nbody.wasm"));
         byte[] ours = Asyncify.transform(wasm, Benchmark.oursOptions());
-        byte[] metered = Asyncify.transform(wasm, Benchmark.meteredOptions());
+        byte[] metered = Asyncify.transform(wasm, Benchmark.meteredOptions(Engines.Kind.COMPILER));
         List<String> argv = List.of("nbody.wasm", "1000");
         Engines.Kind compiler = Engines.Kind.COMPILER;
         WasiRunner.Outcome plain = WasiRunner.plain(wasm, argv, compiler).run();
