@@ -25,6 +25,7 @@ public final class BenchReport {
     public static String text(BenchResults r) {
         boolean bin = r.machine().binaryen() != null;
         boolean metered = r.workloads().stream().anyMatch(w -> w.oursMetered() != null);
+        boolean unshaped = r.workloads().stream().anyMatch(w -> w.oursMeteredInterpreterShape() != null);
         StringBuilder sb = new StringBuilder();
         BenchResults.Settings s = r.settings();
         BenchResults.Machine m = r.machine();
@@ -40,11 +41,15 @@ public final class BenchReport {
                 bin ? " Binaryen: `wasm-opt " + s.binaryenArgs() + "`, async_tick never unwinds; `-O only`: "
                         + "`wasm-opt -O` without asyncify, for reference." : "",
                 metered ? f(" Metered: our transform with fuel metering, as the host runs every guest (refilled every "
-                        + "%,d units, never preempted).", Benchmark.METERED_QUANTUM) : ""));
+                        + "%,d units, never preempted)%s.", Benchmark.METERED_QUANTUM, unshaped ? ", shaped for the engine "
+                        + "(AsyncifyOptions.Target), and in the interpreter's shape (fuel checks unroll loops) for comparison"
+                        : "") : ""));
         sb.append("| workload | async_tick calls | uninstrumented | ours | ours, suspending |");
         sb.append(metered ? " ours, metered |" : "");
+        sb.append(unshaped ? " ours, metered, interpreter's shape |" : "");
         sb.append(bin ? " Binaryen asyncify -O | wasm-opt -O only |\n" : "\n");
-        sb.append("|---|---:|---:|---:|---:|").append(metered ? "---:|" : "").append(bin ? "---:|---:|\n" : "\n");
+        sb.append("|---|---:|---:|---:|---:|").append(metered ? "---:|" : "").append(unshaped ? "---:|" : "")
+                .append(bin ? "---:|---:|\n" : "\n");
         for (WorkloadResult w : r.workloads()) {
             sb.append(f("| %s%s | %d | %.0f (CPU %.0f) | %s | %s, %d susp. |", w.name(),
                     w.args().isEmpty() ? "" : " " + String.join(" ", w.args()), w.asyncTickCalls(),
@@ -55,6 +60,10 @@ public final class BenchReport {
             if (metered) {
                 sb.append(w.oursMetered() == null ? " - |"
                         : " " + cell(w.oursMetered(), w.oursMeteredRatio(), w.oursMeteredCpuRatio()) + " |");
+            }
+            if (unshaped) {
+                Timing u = w.oursMeteredInterpreterShape();
+                sb.append(u == null ? " - |" : " " + cell(u, u.ratioTo(w.plain()), u.cpuRatioTo(w.plain())) + " |");
             }
             if (bin) {
                 sb.append(f(" %s | %s |", cell(w.binaryen(), w.binaryenRatio(), w.binaryenCpuRatio()),

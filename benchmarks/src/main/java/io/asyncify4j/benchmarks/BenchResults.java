@@ -88,7 +88,8 @@ public record BenchResults(
             Double oursMeteredCpuRatio,
             Long codeBytesOursMetered,
             Map<String, Double> compileMs,
-            Map<String, Double> instantiateMs) {
+            Map<String, Double> instantiateMs,
+            Timing oursMeteredInterpreterShape) {
 
         public WorkloadResult {
             args = List.copyOf(args);
@@ -110,7 +111,7 @@ public record BenchResults(
                     binaryenOptimizeOnlyRatio, oursMinRatio, binaryenMinRatio, oursCpuRatio, oursSuspendingCpuRatio,
                     binaryenCpuRatio, binaryenOptimizeOnlyCpuRatio, codeBytesOriginal, codeBytesOurs, codeBytesBinaryen,
                     codeFactorOurs, codeFactorBinaryen, functions, instrumentedFunctions, oursTransformMs,
-                    binaryenTransformMs, null, null, null, null, null, null);
+                    binaryenTransformMs, null, null, null, null, null, null, null);
         }
     }
 

@@ -77,6 +77,9 @@ public final class Benchmark {
         }
     }
 
+    /** The metered variant in the interpreter's shape, run on the compiler for comparison. */
+    static final String METERED_INTERPRETER_SHAPE = "ours-metered-interpreter-shape";
+
     /** Fuel units per refill of the metered variant: the host's default quantum. */
     public static final long METERED_QUANTUM = io.asyncify4j.host.AsyncInstance.DEFAULT_QUANTUM;
 
@@ -250,6 +253,12 @@ public final class Benchmark {
             meteredOut = metered;
             addVariant(variants, compileMs, "ours-metered", () -> WasiRunner.metered(metered, SuspendPolicy::never,
                     METERED_QUANTUM, argv, engine));
+            if (engine == Engines.Kind.COMPILER) {
+                // What the compiler ran before the output was shaped for it: the interpreter's shape.
+                byte[] unshaped = Asyncify.transform(original, meteredOptions(Engines.Kind.INTERPRETER));
+                addVariant(variants, compileMs, METERED_INTERPRETER_SHAPE, () -> WasiRunner.metered(unshaped,
+                        SuspendPolicy::never, METERED_QUANTUM, argv, engine));
+            }
         }
         byte[] binaryenOut = null;
         Double binaryenTransformMs = null;
@@ -315,6 +324,8 @@ public final class Benchmark {
         Timing binO = binaryenOut == null ? null
                 : timing(samples.get("binaryen-O-only"), cpuSamples.get("binaryen-O-only"));
         Timing metered = meteredOut == null ? null : timing(samples.get("ours-metered"), cpuSamples.get("ours-metered"));
+        Timing unshaped = samples.containsKey(METERED_INTERPRETER_SHAPE)
+                ? timing(samples.get(METERED_INTERPRETER_SHAPE), cpuSamples.get(METERED_INTERPRETER_SHAPE)) : null;
         Map<String, Double> instantiateMs = new LinkedHashMap<>();
         instantiateSamples.forEach((k, v) -> instantiateMs.put(k, median(v)));
         long codeOriginal = WasmSizes.codeSectionSize(original);
@@ -332,7 +343,7 @@ public final class Benchmark {
                 functions, report.instrumented().size(), oursTransformMs, binaryenTransformMs,
                 metered, metered == null ? null : metered.ratioTo(plain), metered == null ? null : metered.cpuRatioTo(plain),
                 meteredOut == null ? null : WasmSizes.codeSectionSize(meteredOut),
-                engine == Engines.Kind.COMPILER ? compileMs : null, instantiateMs);
+                engine == Engines.Kind.COMPILER ? compileMs : null, instantiateMs, unshaped);
     }
 
     /** Makes a variant's runner (on the compiler: compiles its module), recording how long that took. */

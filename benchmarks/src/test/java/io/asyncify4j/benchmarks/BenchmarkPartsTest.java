@@ -180,7 +180,8 @@ class BenchmarkPartsTest {
         instantiate.put("ours-metered", 0.5);
         WorkloadResult w = new WorkloadResult("x.wasm", List.of("8", "8"), 0, 5000, 5, t, slower, slower, null, null,
                 1.3, 1.3, null, null, 1.33, null, 1.26, 1.26, null, null, 1000, 1100, null, 1.1, null, 10, 2, 3.0, null,
-                metered, 1.5, 140 / 95.0, 2000L, compile, instantiate);
+                metered, 1.5, 140 / 95.0, 2000L, compile, instantiate,
+                new Timing(1000, 900, 1100, List.of(1000.0), 950, List.of(950.0)));
         BenchResults r = new BenchResults(
                 new BenchResults.Machine(2, "25", "vm", "os", "arch", 1 << 30, null, 0.5, 0.7),
                 new BenchResults.Settings("dir", 1, 1, Benchmark.engineDescription(Engines.Kind.COMPILER), "timed",
@@ -189,7 +190,7 @@ class BenchmarkPartsTest {
         String text = BenchReport.text(r);
         assertThat(text).contains("| ours, suspending | ours, metered |")
                 .contains("| x.wasm 8 8 | 5000 | 100 (CPU 95) | 130 (1.300x; CPU 1.260x) | 130 (1.300x; CPU 1.260x), 5 susp. "
-                        + "| 150 (1.500x; CPU 1.474x) |")
+                        + "| 150 (1.500x; CPU 1.474x) | 1000 (10.000x; CPU 10.000x) |")
                 .contains("| workload | plain | ours-metered | metered code |")
                 .contains("| x.wasm | 300 / 0.25 | 500 / 0.50 | 2000 (2.000x) |")
                 .contains("compiler");

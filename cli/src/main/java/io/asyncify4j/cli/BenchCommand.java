@@ -27,8 +27,9 @@ import picocli.CommandLine.Option;
             "the transform time on a generated large module. Every variant's output must",
             "equal the uninstrumented run's. Progress goes to stderr, the report",
             "(Markdown tables) to stdout. Takes about 3 minutes with the defaults.",
-            "--engine compiler runs the same variants, and a metered one, on Endive's",
-            "compiler (each module compiled once) on inputs 4 times the defaults.",
+            "--engine compiler runs the same variants on Endive's compiler (each module",
+            "compiled once) on inputs 4 times the defaults, with two metered ones: shaped",
+            "for the compiler, as the host runs guests there, and in the interpreter's shape.",
             "--host and --load benchmark the host runtime and loading instead.",
             ""
         },
