@@ -72,6 +72,7 @@ public final class AsyncModule {
                     .deferStart(true)
                     .v128ViaHost(true)
                     .fuel(true)
+                    .target(engine.target()) // the code's shape for the engine (Engine.target)
                     .loadLimits(b.loadLimits);
             if (asyncImports.isEmpty()) {
                 options.ignoreImports(true);
@@ -79,7 +80,7 @@ public final class AsyncModule {
             this.prepared = PreparedModule.of(b.wasm, options.build(), limits);
         } else {
             this.prepared = PreparedModule.ofAsyncified(b.wasm, AsyncifyOptions.builder().fuel(true).deferStart(true)
-                    .loadLimits(b.loadLimits).build(), limits);
+                    .target(engine.target()).loadLimits(b.loadLimits).build(), limits);
         }
         if (b.machineFactory != null) {
             this.machineFactory = b.machineFactory;

@@ -7,6 +7,7 @@ import io.asyncify4j.benchmarks.BenchResults.Timing;
 import io.asyncify4j.benchmarks.BenchResults.WorkloadResult;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /** Renders {@link BenchResults} as Markdown tables (for a terminal and for docs) and as JSON. */
@@ -23,6 +24,8 @@ public final class BenchReport {
 
     public static String text(BenchResults r) {
         boolean bin = r.machine().binaryen() != null;
+        boolean metered = r.workloads().stream().anyMatch(w -> w.oursMetered() != null);
+        boolean unshaped = r.workloads().stream().anyMatch(w -> w.oursMeteredInterpreterShape() != null);
         StringBuilder sb = new StringBuilder();
         BenchResults.Settings s = r.settings();
         BenchResults.Machine m = r.machine();
@@ -34,18 +37,34 @@ public final class BenchReport {
                 s.timed(), s.warmupIterations(), s.measuredIterations()));
 
         sb.append(f("Run time: wall-clock median in ms (ratio to uninstrumented; ratio of the thread-CPU-time medians). Ours: import list %s; suspending: unwind to the host and "
-                + "rewind at every %d-th async_tick call.%s%n%n", s.unwindingImports(), s.suspendEvery(),
+                + "rewind at every %d-th async_tick call.%s%s%n%n", s.unwindingImports(), s.suspendEvery(),
                 bin ? " Binaryen: `wasm-opt " + s.binaryenArgs() + "`, async_tick never unwinds; `-O only`: "
-                        + "`wasm-opt -O` without asyncify, for reference." : ""));
+                        + "`wasm-opt -O` without asyncify, for reference." : "",
+                metered ? f(" Metered: our transform with fuel metering, as the host runs every guest (refilled every "
+                        + "%,d units, never preempted)%s.", Benchmark.METERED_QUANTUM, unshaped ? ", shaped for the engine "
+                        + "(AsyncifyOptions.Target), and in the interpreter's shape (fuel checks unroll loops) for comparison"
+                        : "") : ""));
         sb.append("| workload | async_tick calls | uninstrumented | ours | ours, suspending |");
+        sb.append(metered ? " ours, metered |" : "");
+        sb.append(unshaped ? " ours, metered, interpreter's shape |" : "");
         sb.append(bin ? " Binaryen asyncify -O | wasm-opt -O only |\n" : "\n");
-        sb.append("|---|---:|---:|---:|---:|").append(bin ? "---:|---:|\n" : "\n");
+        sb.append("|---|---:|---:|---:|---:|").append(metered ? "---:|" : "").append(unshaped ? "---:|" : "")
+                .append(bin ? "---:|---:|\n" : "\n");
         for (WorkloadResult w : r.workloads()) {
-            sb.append(f("| %s | %d | %.0f (CPU %.0f) | %s | %s, %d susp. |", w.name(), w.asyncTickCalls(),
+            sb.append(f("| %s%s | %d | %.0f (CPU %.0f) | %s | %s, %d susp. |", w.name(),
+                    w.args().isEmpty() ? "" : " " + String.join(" ", w.args()), w.asyncTickCalls(),
                     w.plain().medianMs(), w.plain().cpuMedianMs(),
                     cell(w.ours(), w.oursRatio(), w.oursCpuRatio()),
                     cell(w.oursSuspending(), w.oursSuspendingRatio(), w.oursSuspendingCpuRatio()),
                     w.suspensionsPerRunWithSuspendEvery()));
+            if (metered) {
+                sb.append(w.oursMetered() == null ? " - |"
+                        : " " + cell(w.oursMetered(), w.oursMeteredRatio(), w.oursMeteredCpuRatio()) + " |");
+            }
+            if (unshaped) {
+                Timing u = w.oursMeteredInterpreterShape();
+                sb.append(u == null ? " - |" : " " + cell(u, u.ratioTo(w.plain()), u.cpuRatioTo(w.plain())) + " |");
+            }
             if (bin) {
                 sb.append(f(" %s | %s |", cell(w.binaryen(), w.binaryenRatio(), w.binaryenCpuRatio()),
                         cell(w.binaryenOptimizeOnly(), w.binaryenOptimizeOnlyRatio(), w.binaryenOptimizeOnlyCpuRatio())));
@@ -66,6 +85,33 @@ public final class BenchReport {
                         w.binaryenTransformMs()));
             }
             sb.append('\n');
+        }
+
+        if (r.workloads().stream().anyMatch(w -> w.compileMs() != null)) {
+            sb.append(f("%nCompiler: compiling each variant's module (once, ms) / instantiating from its classes "
+                    + "(median ms per run)%s.%n%n", metered ? "; code section of the metered module" : ""));
+            List<String> names = r.workloads().stream().filter(w -> w.compileMs() != null).findFirst().orElseThrow()
+                    .compileMs().keySet().stream().toList();
+            sb.append("| workload |");
+            names.forEach(n -> sb.append(' ').append(n).append(" |"));
+            sb.append(metered ? " metered code |\n" : "\n");
+            sb.append("|---|").append("---:|".repeat(names.size())).append(metered ? "---:|\n" : "\n");
+            for (WorkloadResult w : r.workloads()) {
+                if (w.compileMs() == null) {
+                    continue;
+                }
+                sb.append("| ").append(w.name()).append(" |");
+                for (String n : names) {
+                    Double c = w.compileMs().get(n);
+                    Double i = w.instantiateMs() == null ? null : w.instantiateMs().get(n);
+                    sb.append(c == null ? " - |" : f(" %.0f / %.2f |", c, i == null ? Double.NaN : i));
+                }
+                if (metered) {
+                    sb.append(w.codeBytesOursMetered() == null ? " - |" : f(" %d (%.3fx) |", w.codeBytesOursMetered(),
+                            (double) w.codeBytesOursMetered() / w.codeBytesOriginal()));
+                }
+                sb.append('\n');
+            }
         }
 
         LargeModuleResult l = r.largeModule();

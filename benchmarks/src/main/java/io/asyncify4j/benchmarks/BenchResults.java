@@ -1,6 +1,9 @@
 package io.asyncify4j.benchmarks;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** The figures of one benchmark run (serialized as JSON by {@link BenchReport}). */
 public record BenchResults(
@@ -79,10 +82,36 @@ public record BenchResults(
             int functions,
             int instrumentedFunctions,
             double oursTransformMs,
-            Double binaryenTransformMs) {
+            Double binaryenTransformMs,
+            Timing oursMetered,
+            Double oursMeteredRatio,
+            Double oursMeteredCpuRatio,
+            Long codeBytesOursMetered,
+            Map<String, Double> compileMs,
+            Map<String, Double> instantiateMs,
+            Timing oursMeteredInterpreterShape) {
 
         public WorkloadResult {
             args = List.copyOf(args);
+            compileMs = compileMs == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(compileMs));
+            instantiateMs = instantiateMs == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(instantiateMs));
+        }
+
+        /** Not metered; no compile or instantiation times. */
+        public WorkloadResult(String name, List<String> args, int exitCode, long asyncTickCalls,
+                long suspensionsPerRunWithSuspendEvery, Timing plain, Timing ours, Timing oursSuspending, Timing binaryen,
+                Timing binaryenOptimizeOnly, double oursRatio, double oursSuspendingRatio, Double binaryenRatio,
+                Double binaryenOptimizeOnlyRatio, double oursMinRatio, Double binaryenMinRatio, double oursCpuRatio,
+                double oursSuspendingCpuRatio, Double binaryenCpuRatio, Double binaryenOptimizeOnlyCpuRatio,
+                long codeBytesOriginal, long codeBytesOurs, Long codeBytesBinaryen, double codeFactorOurs,
+                Double codeFactorBinaryen, int functions, int instrumentedFunctions, double oursTransformMs,
+                Double binaryenTransformMs) {
+            this(name, args, exitCode, asyncTickCalls, suspensionsPerRunWithSuspendEvery, plain, ours, oursSuspending,
+                    binaryen, binaryenOptimizeOnly, oursRatio, oursSuspendingRatio, binaryenRatio,
+                    binaryenOptimizeOnlyRatio, oursMinRatio, binaryenMinRatio, oursCpuRatio, oursSuspendingCpuRatio,
+                    binaryenCpuRatio, binaryenOptimizeOnlyCpuRatio, codeBytesOriginal, codeBytesOurs, codeBytesBinaryen,
+                    codeFactorOurs, codeFactorBinaryen, functions, instrumentedFunctions, oursTransformMs,
+                    binaryenTransformMs, null, null, null, null, null, null, null);
         }
     }
 

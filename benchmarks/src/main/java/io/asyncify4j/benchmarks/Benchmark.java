@@ -48,20 +48,40 @@ public final class Benchmark {
     public static final double TARGET_OVERHEAD = 1.10;
     public static final double TARGET_SIZE = 1.20;
 
-    /** What to run. {@code wasmOpt} null: look for wasm-opt on PATH; {@code skipBinaryen}: don't. */
+    /**
+     * What to run. {@code wasmOpt} null: look for wasm-opt on PATH; {@code skipBinaryen}: don't.
+     * {@code engine}: Endive's interpreter, or its compiler (each variant's module compiled once and
+     * reused by every round). {@code scale}: the workloads' inputs times this (see {@link #arguments});
+     * {@code metered}: also run our output with fuel metering, as the host runs every guest.
+     */
     public record Config(Path workloads, int warmup, int iterations, long suspendEvery, long largeCodeBytes,
-                         Path wasmOpt, boolean skipBinaryen, boolean skipLargeModule) {
+                         Path wasmOpt, boolean skipBinaryen, boolean skipLargeModule, Engines.Kind engine, int scale,
+                         boolean metered) {
         public Config {
-            if (warmup < 0 || iterations < 1 || suspendEvery < 1 || largeCodeBytes < 1) {
-                throw new IllegalArgumentException("need warmup >= 0, iterations >= 1, suspendEvery >= 1 and a "
-                        + "positive large module size");
+            if (warmup < 0 || iterations < 1 || suspendEvery < 1 || largeCodeBytes < 1 || scale < 1) {
+                throw new IllegalArgumentException("need warmup >= 0, iterations >= 1, suspendEvery >= 1, scale >= 1 "
+                        + "and a positive large module size");
             }
+            java.util.Objects.requireNonNull(engine, "engine");
+        }
+
+        /** On the interpreter, default inputs, not metered. */
+        public Config(Path workloads, int warmup, int iterations, long suspendEvery, long largeCodeBytes,
+                      Path wasmOpt, boolean skipBinaryen, boolean skipLargeModule) {
+            this(workloads, warmup, iterations, suspendEvery, largeCodeBytes, wasmOpt, skipBinaryen, skipLargeModule,
+                    Engines.Kind.INTERPRETER, 1, false);
         }
 
         public static Config defaults(Path workloads) {
             return new Config(workloads, 2, 5, 1000, 4L << 20, null, false, false);
         }
     }
+
+    /** The metered variant in the interpreter's shape, run on the compiler for comparison. */
+    static final String METERED_INTERPRETER_SHAPE = "ours-metered-interpreter-shape";
+
+    /** Fuel units per refill of the metered variant: the host's default quantum. */
+    public static final long METERED_QUANTUM = io.asyncify4j.host.AsyncInstance.DEFAULT_QUANTUM;
 
     private static final List<String> BINARYEN_ASYNCIFY =
             List.of("--asyncify", "--pass-arg=asyncify-imports@" + TICK_IMPORT, "-O");
@@ -85,13 +105,45 @@ public final class Benchmark {
 
     /** The transform options of the benchmark (and of the runtime): precise import list. */
     public static AsyncifyOptions oursOptions() {
+        return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).build();
+    }
+
+    /**
+     * Our options with fuel metering, as the host transforms every guest for {@code engine} (see
+     * {@code AsyncInstance}): on the compiler, the output is shaped for it ({@link AsyncifyOptions.Target}).
+     */
+    public static AsyncifyOptions meteredOptions(Engines.Kind engine) {
+        return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).fuel(true)
+                .target(engine == Engines.Kind.COMPILER ? AsyncifyOptions.Target.COMPILER : AsyncifyOptions.Target.INTERPRETER)
+                .build();
+    }
+
+    /** The options the host runtime transforms with: secondary data memory, imported state, deferred start, v128 via host. */
+    public static AsyncifyOptions.Builder runtimeOptions() {
         return AsyncifyOptions.builder()
-                .unwindingImports(List.of(TICK_IMPORT))
                 .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
                 .importState(true)
                 .deferStart(true)
-                .v128ViaHost(true)
-                .build();
+                .v128ViaHost(true);
+    }
+
+    /**
+     * The arguments after argv[0] that run a workload of {@code workloads/} on inputs {@code scale} times its
+     * defaults (see workloads/README.md): fannkuch and sort_hash repeat their work {@code 2 * scale} times,
+     * nbody runs {@code 100,000 * scale} steps. Scale 1 passes none (the defaults); another workload cannot
+     * be scaled.
+     */
+    public static List<String> arguments(String workload, int scale) {
+        if (scale == 1) {
+            return List.of();
+        }
+        return switch (workload) {
+            case "fannkuch.wasm" -> List.of("8", String.valueOf(2 * scale));
+            case "nbody.wasm" -> List.of(String.valueOf(100_000L * scale));
+            case "sort_hash.wasm" -> List.of("100000", String.valueOf(2 * scale));
+            default -> throw new IllegalArgumentException("cannot scale the inputs of " + workload
+                    + ": only fannkuch.wasm, nbody.wasm and sort_hash.wasm have known inputs");
+        };
     }
 
     /** The {@code *.wasm} files of a directory, by name. */
@@ -110,6 +162,9 @@ public final class Benchmark {
 
     private BenchResults run() throws IOException {
         List<Path> files = workloads(config.workloads());
+        for (Path f : files) {
+            arguments(f.getFileName().toString(), config.scale()); // unknown inputs fail before anything runs
+        }
         if (binaryen.isPresent()) {
             say("Binaryen: " + binaryen.get().version() + " (" + binaryen.get().path() + ")");
         } else {
@@ -144,15 +199,27 @@ public final class Benchmark {
 
     private BenchResults.Settings settings() {
         return new BenchResults.Settings(config.workloads().toString(), config.warmup(), config.iterations(),
-                Engines.name() + " " + Engines.version() + " interpreter", "the _start call (instantiation excluded), wall clock and the thread's CPU "
+                engineDescription(config.engine()), "the _start call (instantiation excluded), wall clock and the thread's CPU "
                         + "time, median of the measured rounds",
                 TICK_IMPORT, config.suspendEvery(), String.join(" ", BINARYEN_ASYNCIFY));
+    }
+
+    /** {@code Endive 1.0.1 interpreter}, or the compiler with its version. */
+    static String engineDescription(Engines.Kind engine) {
+        return engine == Engines.Kind.COMPILER
+                ? Engines.name() + " " + Engines.version() + " compiler " + Engines.compilerVersion()
+                        + " (each variant compiled once, its classes reused by every round)"
+                : Engines.name() + " " + Engines.version() + " interpreter";
     }
 
     private WorkloadResult workload(Path file) throws IOException {
         String name = file.getFileName().toString();
         byte[] original = Files.readAllBytes(file);
-        List<String> argv = List.of(name);
+        List<String> args = arguments(name, config.scale());
+        List<String> argv = new ArrayList<>();
+        argv.add(name);
+        argv.addAll(args);
+        Engines.Kind engine = config.engine();
 
         // Our transform, decode to encode: median of the rounds (the large module below times it at scale).
         int functions = WasmCodec.decode(original).functions().size();
@@ -171,26 +238,46 @@ public final class Benchmark {
         double oursTransformMs = median(transformNanos);
 
         Map<String, WasiRunner> variants = new LinkedHashMap<>();
-        variants.put("plain", WasiRunner.plain(original, argv));
-        variants.put("ours", WasiRunner.asyncified(ours, SuspendPolicy::never, argv));
+        Map<String, Double> compileMs = new LinkedHashMap<>();
+        addVariant(variants, compileMs, "plain", () -> WasiRunner.plain(original, argv, engine));
+        byte[] oursOut = ours;
+        addVariant(variants, compileMs, "ours", () -> WasiRunner.asyncified(oursOut, SuspendPolicy::never, argv, engine));
         long every = config.suspendEvery();
         Supplier<SuspendPolicy> periodic = () -> WasiRunner.every(every);
-        variants.put("ours-suspending", WasiRunner.asyncified(ours, periodic, argv));
+        addVariant(variants, compileMs, "ours-suspending", () -> WasiRunner.asyncified(oursOut, periodic, argv, engine));
+        byte[] meteredOut = null;
+        if (config.metered()) {
+            ModuleModel model = WasmCodec.decode(original);
+            Asyncify.transform(model, meteredOptions(engine));
+            byte[] metered = WasmCodec.encode(model);
+            meteredOut = metered;
+            addVariant(variants, compileMs, "ours-metered", () -> WasiRunner.metered(metered, SuspendPolicy::never,
+                    METERED_QUANTUM, argv, engine));
+            if (engine == Engines.Kind.COMPILER) {
+                // What the compiler ran before the output was shaped for it: the interpreter's shape.
+                byte[] unshaped = Asyncify.transform(original, meteredOptions(Engines.Kind.INTERPRETER));
+                addVariant(variants, compileMs, METERED_INTERPRETER_SHAPE, () -> WasiRunner.metered(unshaped,
+                        SuspendPolicy::never, METERED_QUANTUM, argv, engine));
+            }
+        }
         byte[] binaryenOut = null;
         Double binaryenTransformMs = null;
         if (binaryen.isPresent()) {
             Binaryen.Output b = binaryen.get().run(original, BINARYEN_ASYNCIFY);
-            binaryenOut = b.wasm();
+            byte[] bOut = b.wasm();
+            binaryenOut = bOut;
             binaryenTransformMs = ms(b.nanos());
-            variants.put("binaryen", WasiRunner.plain(binaryenOut, argv));
-            variants.put("binaryen-O-only", WasiRunner.plain(binaryen.get().run(original, BINARYEN_OPTIMIZE_ONLY).wasm(),
-                    argv));
+            addVariant(variants, compileMs, "binaryen", () -> WasiRunner.plain(bOut, argv, engine));
+            byte[] optimized = binaryen.get().run(original, BINARYEN_OPTIMIZE_ONLY).wasm();
+            addVariant(variants, compileMs, "binaryen-O-only", () -> WasiRunner.plain(optimized, argv, engine));
         }
 
         Map<String, List<Long>> samples = new LinkedHashMap<>();
         Map<String, List<Long>> cpuSamples = new LinkedHashMap<>();
+        Map<String, List<Long>> instantiateSamples = new LinkedHashMap<>();
         variants.keySet().forEach(k -> samples.put(k, new ArrayList<>()));
         variants.keySet().forEach(k -> cpuSamples.put(k, new ArrayList<>()));
+        variants.keySet().forEach(k -> instantiateSamples.put(k, new ArrayList<>()));
         List<String> names = new ArrayList<>(variants.keySet());
         WasiRunner.Outcome reference = null;
         long suspensions = 0;
@@ -210,6 +297,7 @@ public final class Benchmark {
                 if (measured) {
                     samples.get(variant).add(o.nanos());
                     cpuSamples.get(variant).add(o.cpuNanos());
+                    instantiateSamples.get(variant).add(o.instantiateNanos());
                 }
                 line.append(String.format(Locale.ROOT, " %s %.0f ms", variant, ms(o.nanos())));
             }
@@ -235,10 +323,15 @@ public final class Benchmark {
         Timing bin = binaryenOut == null ? null : timing(samples.get("binaryen"), cpuSamples.get("binaryen"));
         Timing binO = binaryenOut == null ? null
                 : timing(samples.get("binaryen-O-only"), cpuSamples.get("binaryen-O-only"));
+        Timing metered = meteredOut == null ? null : timing(samples.get("ours-metered"), cpuSamples.get("ours-metered"));
+        Timing unshaped = samples.containsKey(METERED_INTERPRETER_SHAPE)
+                ? timing(samples.get(METERED_INTERPRETER_SHAPE), cpuSamples.get(METERED_INTERPRETER_SHAPE)) : null;
+        Map<String, Double> instantiateMs = new LinkedHashMap<>();
+        instantiateSamples.forEach((k, v) -> instantiateMs.put(k, median(v)));
         long codeOriginal = WasmSizes.codeSectionSize(original);
         long codeOurs = WasmSizes.codeSectionSize(ours);
         Long codeBinaryen = binaryenOut == null ? null : WasmSizes.codeSectionSize(binaryenOut);
-        return new WorkloadResult(name, List.of(), reference.exitCode(), reference.ticks(), suspensions,
+        return new WorkloadResult(name, args, reference.exitCode(), reference.ticks(), suspensions,
                 plain, oursT, oursS, bin, binO,
                 oursT.ratioTo(plain), oursS.ratioTo(plain),
                 bin == null ? null : bin.ratioTo(plain), binO == null ? null : binO.ratioTo(plain),
@@ -247,7 +340,18 @@ public final class Benchmark {
                 bin == null ? null : bin.cpuRatioTo(plain), binO == null ? null : binO.cpuRatioTo(plain),
                 codeOriginal, codeOurs, codeBinaryen,
                 (double) codeOurs / codeOriginal, codeBinaryen == null ? null : (double) codeBinaryen / codeOriginal,
-                functions, report.instrumented().size(), oursTransformMs, binaryenTransformMs);
+                functions, report.instrumented().size(), oursTransformMs, binaryenTransformMs,
+                metered, metered == null ? null : metered.ratioTo(plain), metered == null ? null : metered.cpuRatioTo(plain),
+                meteredOut == null ? null : WasmSizes.codeSectionSize(meteredOut),
+                engine == Engines.Kind.COMPILER ? compileMs : null, instantiateMs, unshaped);
+    }
+
+    /** Makes a variant's runner (on the compiler: compiles its module), recording how long that took. */
+    private void addVariant(Map<String, WasiRunner> variants, Map<String, Double> compileMs, String variant,
+            Supplier<WasiRunner> runner) {
+        long t0 = System.nanoTime();
+        variants.put(variant, runner.get());
+        compileMs.put(variant, ms(System.nanoTime() - t0));
     }
 
     private LargeModuleResult largeModule(List<Path> files) throws IOException {
@@ -320,6 +424,12 @@ public final class Benchmark {
                     verdict(r.oursCpuRatio(), TARGET_OVERHEAD), TARGET_OVERHEAD, r.oursMinRatio()));
             out.add(String.format(Locale.ROOT, "%s: code size ours / original: %s (target <= %.2fx)", r.name(),
                     verdict(r.codeFactorOurs(), TARGET_SIZE), TARGET_SIZE));
+            if (r.oursMetered() != null) {
+                out.add(String.format(Locale.ROOT, "%s: run time ours metered (fuel, quantum %,d) / uninstrumented: "
+                                + "wall clock %s, CPU time %s (target <= %.2fx)", r.name(), METERED_QUANTUM,
+                        verdict(r.oursMeteredRatio(), TARGET_OVERHEAD), verdict(r.oursMeteredCpuRatio(), TARGET_OVERHEAD),
+                        TARGET_OVERHEAD));
+            }
             if (r.binaryenRatio() != null) {
                 out.add(String.format(Locale.ROOT, "%s: run time vs Binaryen (asyncify -O): wall clock ours %.3fx, "
                                 + "Binaryen %.3fx: %s; CPU time ours %.3fx, Binaryen %.3fx: %s (Binaryen's asyncify -O "

@@ -8,6 +8,7 @@ import io.asyncify4j.asyncify.AsyncifyReport;
 import io.asyncify4j.benchmarks.BenchResults.Timing;
 import io.asyncify4j.benchmarks.BenchResults.WorkloadResult;
 import io.asyncify4j.benchmarks.host.InstructionCounts;
+import io.asyncify4j.engine.Engines;
 import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.wasm.codec.WasmCodec;
 import io.asyncify4j.wasm.model.ModuleModel;
@@ -70,6 +71,44 @@ class BenchmarkPartsTest {
         assertThat(never.suspensions()).isZero();
         assertThat(periodic.sameBehaviour(plain)).isTrue();
         assertThat(periodic.suspensions()).isEqualTo(1000 / 7);
+    }
+
+    @Test
+    void compiledVariantsMatchPlainIncludingMeteredAndPreempted() throws IOException {
+        byte[] wasm = Files.readAllBytes(workloads().resolve("nbody.wasm"));
+        byte[] ours = Asyncify.transform(wasm, Benchmark.oursOptions());
+        byte[] metered = Asyncify.transform(wasm, Benchmark.meteredOptions(Engines.Kind.COMPILER));
+        List<String> argv = List.of("nbody.wasm", "1000");
+        Engines.Kind compiler = Engines.Kind.COMPILER;
+        WasiRunner.Outcome plain = WasiRunner.plain(wasm, argv, compiler).run();
+        WasiRunner.Outcome interpreted = WasiRunner.plain(wasm, argv).run();
+        WasiRunner.Outcome periodic = WasiRunner.asyncified(ours, () -> WasiRunner.every(7), argv, compiler).run();
+        // A small quantum: the guest runs out of fuel many times, and every 3rd suspension point
+        // (async_tick calls and refills alike) unwinds to the host and rewinds.
+        WasiRunner metering = WasiRunner.metered(metered, SuspendPolicy::never, 20_000, argv, compiler);
+        WasiRunner.Outcome meteredRun = metering.run();
+        WasiRunner.Outcome preempted = WasiRunner.metered(metered, () -> WasiRunner.every(3), 20_000, argv, compiler).run();
+        assertThat(plain.ticks()).isEqualTo(1000);
+        assertThat(plain.sameBehaviour(interpreted)).isTrue();
+        assertThat(periodic.sameBehaviour(plain)).isTrue();
+        assertThat(periodic.suspensions()).isEqualTo(1000 / 7);
+        assertThat(meteredRun.sameBehaviour(plain)).isTrue();
+        assertThat(meteredRun.suspensions()).isZero();
+        assertThat(preempted.sameBehaviour(plain)).isTrue();
+        assertThat(preempted.suspensions()).isGreaterThan(1000 / 3);
+        // The runner instantiates from the classes compiled once: a second run gives the same result.
+        assertThat(metering.run().sameBehaviour(plain)).isTrue();
+    }
+
+    @Test
+    void scaledArgumentsOfTheWorkloads() {
+        assertThat(Benchmark.arguments("fannkuch.wasm", 1)).isEmpty();
+        assertThat(Benchmark.arguments("fannkuch.wasm", 4)).containsExactly("8", "8");
+        assertThat(Benchmark.arguments("nbody.wasm", 4)).containsExactly("400000");
+        assertThat(Benchmark.arguments("sort_hash.wasm", 3)).containsExactly("100000", "6");
+        assertThat(Benchmark.arguments("other.wasm", 1)).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Benchmark.arguments("other.wasm", 2))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("other.wasm");
     }
 
     @Test
@@ -136,5 +175,35 @@ class BenchmarkPartsTest {
         assertThat(text).contains("| x.wasm | 5000 | 100 (CPU 95) | 130 (1.300x; CPU 1.260x) |").contains("Binaryen not installed")
                 .doesNotContain("wasm-opt ms").contains("MISSED by 0.200x");
         assertThat(BenchReport.toJson(r)).contains("\"oursRatio\" : 1.3");
+    }
+
+    @Test
+    void reportRendersMeteredAndCompilerColumns() throws IOException {
+        Timing t = new Timing(100, 90, 110, List.of(100.0), 95, List.of(95.0));
+        Timing slower = new Timing(130, 120, 140, List.of(130.0), 120, List.of(120.0));
+        Timing metered = new Timing(150, 140, 160, List.of(150.0), 140, List.of(140.0));
+        java.util.Map<String, Double> compile = new java.util.LinkedHashMap<>();
+        compile.put("plain", 300.0);
+        compile.put("ours-metered", 500.0);
+        java.util.Map<String, Double> instantiate = new java.util.LinkedHashMap<>();
+        instantiate.put("plain", 0.25);
+        instantiate.put("ours-metered", 0.5);
+        WorkloadResult w = new WorkloadResult("x.wasm", List.of("8", "8"), 0, 5000, 5, t, slower, slower, null, null,
+                1.3, 1.3, null, null, 1.33, null, 1.26, 1.26, null, null, 1000, 1100, null, 1.1, null, 10, 2, 3.0, null,
+                metered, 1.5, 140 / 95.0, 2000L, compile, instantiate,
+                new Timing(1000, 900, 1100, List.of(1000.0), 950, List.of(950.0)));
+        BenchResults r = new BenchResults(
+                new BenchResults.Machine(2, "25", "vm", "os", "arch", 1 << 30, null, 0.5, 0.7),
+                new BenchResults.Settings("dir", 1, 1, Benchmark.engineDescription(Engines.Kind.COMPILER), "timed",
+                        Benchmark.TICK_IMPORT, 1000, "args"),
+                List.of(w), null, List.of(), List.of());
+        String text = BenchReport.text(r);
+        assertThat(text).contains("| ours, suspending | ours, metered |")
+                .contains("| x.wasm 8 8 | 5000 | 100 (CPU 95) | 130 (1.300x; CPU 1.260x) | 130 (1.300x; CPU 1.260x), 5 susp. "
+                        + "| 150 (1.500x; CPU 1.474x) | 1000 (10.000x; CPU 10.000x) |")
+                .contains("| workload | plain | ours-metered | metered code |")
+                .contains("| x.wasm | 300 / 0.25 | 500 / 0.50 | 2000 (2.000x) |")
+                .contains("compiler");
+        assertThat(BenchReport.toJson(r)).contains("\"oursMeteredRatio\" : 1.5");
     }
 }

@@ -27,6 +27,9 @@ import picocli.CommandLine.Option;
             "the transform time on a generated large module. Every variant's output must",
             "equal the uninstrumented run's. Progress goes to stderr, the report",
             "(Markdown tables) to stdout. Takes about 3 minutes with the defaults.",
+            "--engine compiler runs the same variants on Endive's compiler (each module",
+            "compiled once) on inputs 4 times the defaults, with two metered ones: shaped",
+            "for the compiler, as the host runs guests there, and in the interpreter's shape.",
             "--host and --load benchmark the host runtime and loading instead.",
             ""
         },
@@ -62,6 +65,20 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--no-binaryen", description = "Leave Binaryen out even when it is installed.")
     boolean noBinaryen;
+
+    @Option(names = "--engine", paramLabel = "ENGINE",
+            description = "interpreter or compiler: Endive's compiler to JVM bytecode, each variant's module compiled "
+                    + "once and its classes reused by every round, compile and instantiation times reported, and a "
+                    + "metered variant added (default: ${DEFAULT-VALUE}).")
+    String engine = "interpreter";
+
+    @Option(names = "--scale", paramLabel = "K",
+            description = "Run the workloads on inputs K times their defaults (default: 1 on the interpreter, 4 on "
+                    + "the compiler, where the defaults run in a few 100 ms).")
+    Integer scale;
+
+    @Option(names = "--metered", description = "Also run our output with fuel metering (always on the compiler).")
+    boolean metered;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON to FILE.")
     Path json;
@@ -105,8 +122,31 @@ final class BenchCommand implements Callable<Integer> {
         if (load) {
             return runLoad(dir, out, err);
         }
-        Benchmark.Config config = new Benchmark.Config(dir, warmup, iterations, suspendEvery, (long) largeMb << 20,
-                wasmOpt, noBinaryen, noLarge);
+        io.asyncify4j.engine.Engines.Kind kind = switch (engine) {
+            case "interpreter" -> io.asyncify4j.engine.Engines.Kind.INTERPRETER;
+            case "compiler" -> io.asyncify4j.engine.Engines.Kind.COMPILER;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--engine takes interpreter or compiler, not " + engine);
+        };
+        boolean compiler = kind == io.asyncify4j.engine.Engines.Kind.COMPILER;
+        if (compiler && !io.asyncify4j.engine.Engines.compilerSupported()) {
+            throw CliException.badInput("Endive's compiler " + io.asyncify4j.engine.Engines.compilerVersion()
+                    + " cannot run modules of runtime " + io.asyncify4j.engine.Engines.version());
+        }
+        int k = scale != null ? scale : compiler ? 4 : 1;
+        if (k < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--scale must be >= 1");
+        }
+        Benchmark.Config config;
+        try {
+            for (Path w : Benchmark.workloads(dir)) {
+                Benchmark.arguments(w.getFileName().toString(), k);
+            }
+            config = new Benchmark.Config(dir, warmup, iterations, suspendEvery, (long) largeMb << 20,
+                    wasmOpt, noBinaryen, noLarge, kind, k, metered || compiler);
+        } catch (IOException | IllegalArgumentException e) {
+            throw CliException.badInput(e.getMessage(), e);
+        }
         BenchResults results;
         try {
             results = BigStack.call(() -> Benchmark.run(config, err));

@@ -62,6 +62,37 @@ class MainTest {
         assertThat(run("fuzz", "--corpus", dir.toString(), "--cases", "1").code()).isEqualTo(2);
     }
 
+    private static Path workload(String name) {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("workloads").resolve(name))) {
+                return p.resolve("workloads").resolve(name);
+            }
+        }
+        throw new IllegalStateException("no workloads/" + name + " above the working directory");
+    }
+
+    @Test
+    void benchRunsTheVariantsOnTheCompilerWithAMeteredOne(@TempDir Path dir) throws Exception {
+        Files.copy(workload("nbody.wasm"), dir.resolve("nbody.wasm"));
+        Result r = run("bench", "--engine", "compiler", "--scale", "1", "--warmup", "0", "--iterations", "1",
+                "--no-large", "--no-binaryen", "--workloads", dir.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("compiler", "| ours, metered |", "| nbody.wasm | 100000 |",
+                "| workload | plain | ours | ours-suspending | ours-metered | ours-metered-interpreter-shape | metered code |",
+                "| ours, metered, interpreter's shape |",
+                "nbody.wasm: run time ours metered");
+        assertThat(r.out()).doesNotContain("FAILURES");
+    }
+
+    @Test
+    void benchRefusesAnUnknownEngineAndUnscalableWorkloads(@TempDir Path dir) throws Exception {
+        Files.copy(workload("nbody.wasm"), dir.resolve("other.wasm"));
+        assertThat(run("bench", "--engine", "jit", "--workloads", dir.toString()).code()).isEqualTo(2);
+        Result r = run("bench", "--scale", "2", "--workloads", dir.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("other.wasm");
+    }
+
     @Test
     void noSubcommandIsAUsageError() {
         assertThat(run().code()).isEqualTo(2);

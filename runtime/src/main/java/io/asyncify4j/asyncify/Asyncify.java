@@ -170,7 +170,7 @@ public final class Asyncify {
         m.imports().add(Import.global(AsyncifyAbi.SUSPEND_MODULE, AsyncifyAbi.FUEL_IMPORT,
                 new GlobalType(ValType.I64, true)));
         nameGlobal(imported, AsyncifyAbi.SUSPEND_MODULE + "." + AsyncifyAbi.FUEL_IMPORT);
-        return FuelMetering.apply(m, imported, exhausted);
+        return FuelMetering.apply(m, imported, exhausted, options.target() == AsyncifyOptions.Target.INTERPRETER);
     }
 
     private AsyncifyReport run() {

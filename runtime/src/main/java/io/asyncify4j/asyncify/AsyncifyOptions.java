@@ -16,6 +16,23 @@ import java.util.List;
  * entry of the form {@code @path} is replaced by the lines of that file.
  */
 public final class AsyncifyOptions {
+    /**
+     * The engine the output is shaped for. Both run any output correctly; they differ in what is fast.
+     */
+    public enum Target {
+        /**
+         * An interpreter (Endive's), where every instruction costs a dispatch: fuel checks are
+         * amortized by unrolling loops, and instrumented functions get a guard-free copy of their body.
+         */
+        INTERPRETER,
+        /**
+         * An engine that compiles each wasm function to a JVM method (Endive's compiler), which HotSpot
+         * then compiles only while its bytecode stays under 8,000 bytes ({@code -XX:HugeMethodLimit}):
+         * code size costs more than a few instructions, so fuel checks do not unroll loops.
+         */
+        COMPILER
+    }
+
     /** Where the asyncify data structure and stack live. */
     public enum DataLocation {
         /** The module's memory 0, as Binaryen does: the host places the data inside guest memory. */
@@ -43,10 +60,12 @@ public final class AsyncifyOptions {
     private final boolean pureWasm;
     private final LoadLimits loadLimits;
     private final int copyBudget;
+    private final Target target;
 
     private AsyncifyOptions(Builder b) {
         this.loadLimits = b.loadLimits;
         this.copyBudget = b.copyBudget;
+        this.target = b.target;
         this.unwindingImports = b.unwindingImports == null ? null : expand(b.unwindingImports);
         this.ignoreImports = b.ignoreImports;
         this.ignoreIndirect = b.ignoreIndirect;
@@ -212,6 +231,11 @@ public final class AsyncifyOptions {
         return pureWasm;
     }
 
+    /** The engine the output is shaped for (default {@link Target#INTERPRETER}). */
+    public Target target() {
+        return target;
+    }
+
     /** Limits on the input and on the work the transform may do for it (see {@link LoadLimits}). */
     public LoadLimits loadLimits() {
         return loadLimits;
@@ -247,8 +271,15 @@ public final class AsyncifyOptions {
         private boolean pureWasm;
         private LoadLimits loadLimits = LoadLimits.defaults();
         private int copyBudget = -1;
+        private Target target = Target.INTERPRETER;
 
         private Builder() {}
+
+        /** The engine to shape the output for (see {@link Target}). */
+        public Builder target(Target target) {
+            this.target = java.util.Objects.requireNonNull(target);
+            return this;
+        }
 
         /** Limits on the module and the transform's work (default {@link LoadLimits#defaults()}). */
         public Builder loadLimits(LoadLimits limits) {

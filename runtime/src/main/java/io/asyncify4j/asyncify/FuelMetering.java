@@ -77,9 +77,12 @@ final class FuelMetering {
      * header: those on a cycle of direct calls, the ones reachable indirectly or from the host
      * (address-taken, exported, the start function). Any other function runs once per call site, so
      * its call sites are charged for its code outside loops instead, as for leaves (no calls, no
-     * loops), which then need no instrumentation at all.
+     * loops), which then need no instrumentation at all. {@code unroll}: whether loops of the common
+     * shape are unrolled (see {@link #unrollLoops}); not for an engine compiling functions to JVM
+     * methods, where the copies would grow methods past what HotSpot compiles
+     * ({@link AsyncifyOptions.Target#COMPILER}).
      */
-    static FuelMetering apply(ModuleModel m, int fuelGlobal, int exhaustedImport) {
+    static FuelMetering apply(ModuleModel m, int fuelGlobal, int exhaustedImport, boolean unroll) {
         FuelMetering meter = new FuelMetering(m, fuelGlobal, exhaustedImport);
         CallGraph graph = new CallGraph(m);
         BitSet reentrant = graph.onCycles();
@@ -103,7 +106,9 @@ final class FuelMetering {
             meter.chargeBulk(f);
             long own = UNROLL_BUDGET_PER_INSTRUCTION * (long) InstructionWalker.count(body) + UNROLL_BUDGET_BASE;
             meter.unrollBudget = Math.min(own, moduleUnrollBudget);
-            meter.unrollLoops(body, false);
+            if (unroll) {
+                meter.unrollLoops(body, false);
+            }
             moduleUnrollBudget -= Math.min(own, moduleUnrollBudget) - meter.unrollBudget;
             meter.placeCharges(body);
             meter.meterLoops(body);

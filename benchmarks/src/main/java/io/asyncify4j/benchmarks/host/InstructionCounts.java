@@ -43,14 +43,7 @@ public final class InstructionCounts {
 
     /** {@code wasm} transformed with the options AsyncInstance uses for a metered guest without async imports. */
     static byte[] metered(byte[] wasm) {
-        AsyncifyOptions options = AsyncifyOptions.builder()
-                .ignoreImports(true)
-                .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
-                .importState(true)
-                .deferStart(true)
-                .v128ViaHost(true)
-                .fuel(true)
-                .build();
+        AsyncifyOptions options = io.asyncify4j.benchmarks.Benchmark.runtimeOptions().ignoreImports(true).fuel(true).build();
         return Asyncify.transform(wasm, options);
     }
 
