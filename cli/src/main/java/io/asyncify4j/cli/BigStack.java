@@ -2,9 +2,14 @@ package io.asyncify4j.cli;
 
 import java.util.concurrent.Callable;
 
-/** Runs guest code on a thread with a large stack (Endive's interpreter recurses on the Java stack). */
+/**
+ * Runs guest code on a thread with a large stack (Endive's interpreter recurses on the Java stack): the
+ * modules {@code shell} runs and the benchmarks. Spec scripts run on the harness's own worker threads
+ * ({@link io.asyncify4j.spectest.SpecTestRunner#DEFAULT_STACK_SIZE}, sized for the testsuite).
+ */
 final class BigStack {
-    static final long STACK_SIZE = io.asyncify4j.spectest.SpecTestRunner.DEFAULT_STACK_SIZE;
+    /** Room for deep but finite recursion in a user's module: about 40,000 interpreter frames. */
+    static final long STACK_SIZE = 16L << 20;
 
     private BigStack() {}
 

@@ -39,11 +39,18 @@ public final class SpecTestRunner {
     /**
      * Stack size of worker threads: Endive's interpreter recurses on the Java stack, and
      * {@code assert_exhaustion} needs Endive's "call stack exhausted" (raised on
-     * {@link StackOverflowError}). 16 MiB is deep enough for every script of the suite; much deeper
-     * stacks only make exhaustion slower and heap-hungry: skip-stack-guard-page.wast recurses through
-     * functions with thousands of locals, and at 64 MiB its interpreter frames need gigabytes of heap.
+     * {@link StackOverflowError}), so this stack is the guest's call-depth limit. 4 MiB holds 3,400 to
+     * 11,600 nested guest calls on JDK 17 (fewer while the JIT is cold; {@code WorkerStackTest}). The
+     * deepest recursion a script expects to return from is 200 calls ({@code call.wast}), and
+     * {@code skip-stack-guard-page.wast} nests 901 calls before its 1056-local function; on Endive
+     * 1.2.0 the suite passes in plain, asyncify and chaos modes down to 1 MiB. A deeper stack only
+     * makes exhaustion slower: each frame of that 1056-local function holds about 21 KB of interpreter
+     * locals, so on 16 MiB (up to 52,000 calls) every {@code assert_exhaustion} of the script built over
+     * a gigabyte of live frames, which garbage collections copied while scanning the deep stack, and
+     * in chaos mode, where each full-depth suspension rewinds all of them, its commands took minutes on
+     * a busy machine (beyond the 120 s limit).
      */
-    public static final long DEFAULT_STACK_SIZE = 16L << 20;
+    public static final long DEFAULT_STACK_SIZE = 4L << 20;
 
     private final WastConverter converter;
     private final ExpectedFailures expectedFailures;
