@@ -37,18 +37,21 @@ public final class BenchReport {
                 s.timed(), s.warmupIterations(), s.measuredIterations()));
 
         sb.append(f("Run time: wall-clock median in ms (ratio to uninstrumented; ratio of the thread-CPU-time medians). Ours: import list %s; suspending: unwind to the host and "
-                + "rewind at every %d-th async_tick call.%s%s%n%n", s.unwindingImports(), s.suspendEvery(),
+                + "rewind at every %d-th async_tick call.%s%s%s%n%n", s.unwindingImports(), s.suspendEvery(),
                 bin ? " Binaryen: `wasm-opt " + s.binaryenArgs() + "`, async_tick never unwinds; `-O only`: "
                         + "`wasm-opt -O` without asyncify, for reference." : "",
                 metered ? f(" Metered: our transform with fuel metering, as the host runs every guest (refilled every "
-                        + "%,d units, never preempted)%s.", Benchmark.METERED_QUANTUM, unshaped ? ", shaped for the engine "
-                        + "(AsyncifyOptions.Target), and in the interpreter's shape (fuel checks unroll loops) for comparison"
-                        : "") : ""));
+                        + "%,d units, never preempted).", Benchmark.METERED_QUANTUM) : "",
+                unshaped ? " Ours is shaped for the engine (AsyncifyOptions.Target); the interpreter's shape (running "
+                        + "and resuming copies in one function, fuel checks unrolling loops) is run too, for comparison."
+                        : ""));
         sb.append("| workload | async_tick calls | uninstrumented | ours | ours, suspending |");
+        sb.append(unshaped ? " ours, interpreter's shape |" : "");
         sb.append(metered ? " ours, metered |" : "");
         sb.append(unshaped ? " ours, metered, interpreter's shape |" : "");
         sb.append(bin ? " Binaryen asyncify -O | wasm-opt -O only |\n" : "\n");
-        sb.append("|---|---:|---:|---:|---:|").append(metered ? "---:|" : "").append(unshaped ? "---:|" : "")
+        sb.append("|---|---:|---:|---:|---:|").append(unshaped ? "---:|" : "").append(metered ? "---:|" : "")
+                .append(unshaped ? "---:|" : "")
                 .append(bin ? "---:|---:|\n" : "\n");
         for (WorkloadResult w : r.workloads()) {
             sb.append(f("| %s%s | %d | %.0f (CPU %.0f) | %s | %s, %d susp. |", w.name(),
@@ -57,13 +60,15 @@ public final class BenchReport {
                     cell(w.ours(), w.oursRatio(), w.oursCpuRatio()),
                     cell(w.oursSuspending(), w.oursSuspendingRatio(), w.oursSuspendingCpuRatio()),
                     w.suspensionsPerRunWithSuspendEvery()));
+            if (unshaped) {
+                sb.append(shapeCell(w.oursInterpreterShape(), w.plain()));
+            }
             if (metered) {
                 sb.append(w.oursMetered() == null ? " - |"
                         : " " + cell(w.oursMetered(), w.oursMeteredRatio(), w.oursMeteredCpuRatio()) + " |");
             }
             if (unshaped) {
-                Timing u = w.oursMeteredInterpreterShape();
-                sb.append(u == null ? " - |" : " " + cell(u, u.ratioTo(w.plain()), u.cpuRatioTo(w.plain())) + " |");
+                sb.append(shapeCell(w.oursMeteredInterpreterShape(), w.plain()));
             }
             if (bin) {
                 sb.append(f(" %s | %s |", cell(w.binaryen(), w.binaryenRatio(), w.binaryenCpuRatio()),
@@ -141,6 +146,10 @@ public final class BenchReport {
             }
         }
         return sb.toString();
+    }
+
+    private static String shapeCell(Timing t, Timing plain) {
+        return t == null ? " - |" : " " + cell(t, t.ratioTo(plain), t.cpuRatioTo(plain)) + " |";
     }
 
     private static String cell(Timing t, Double ratio, Double cpuRatio) {

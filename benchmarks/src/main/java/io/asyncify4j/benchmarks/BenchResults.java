@@ -89,6 +89,7 @@ public record BenchResults(
             Long codeBytesOursMetered,
             Map<String, Double> compileMs,
             Map<String, Double> instantiateMs,
+            Timing oursInterpreterShape,
             Timing oursMeteredInterpreterShape) {
 
         public WorkloadResult {
@@ -111,7 +112,7 @@ public record BenchResults(
                     binaryenOptimizeOnlyRatio, oursMinRatio, binaryenMinRatio, oursCpuRatio, oursSuspendingCpuRatio,
                     binaryenCpuRatio, binaryenOptimizeOnlyCpuRatio, codeBytesOriginal, codeBytesOurs, codeBytesBinaryen,
                     codeFactorOurs, codeFactorBinaryen, functions, instrumentedFunctions, oursTransformMs,
-                    binaryenTransformMs, null, null, null, null, null, null, null);
+                    binaryenTransformMs, null, null, null, null, null, null, null, null);
         }
     }
 

@@ -79,6 +79,8 @@ public final class Benchmark {
 
     /** The metered variant in the interpreter's shape, run on the compiler for comparison. */
     static final String METERED_INTERPRETER_SHAPE = "ours-metered-interpreter-shape";
+    /** Ours in the interpreter's shape, run on the compiler for comparison. */
+    static final String OURS_INTERPRETER_SHAPE = "ours-interpreter-shape";
 
     /** Fuel units per refill of the metered variant: the host's default quantum. */
     public static final long METERED_QUANTUM = io.asyncify4j.host.AsyncInstance.DEFAULT_QUANTUM;
@@ -105,7 +107,16 @@ public final class Benchmark {
 
     /** The transform options of the benchmark (and of the runtime): precise import list. */
     public static AsyncifyOptions oursOptions() {
-        return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).build();
+        return oursOptions(Engines.Kind.INTERPRETER);
+    }
+
+    /** {@link #oursOptions()} with the output shaped for {@code engine} ({@link AsyncifyOptions.Target}). */
+    public static AsyncifyOptions oursOptions(Engines.Kind engine) {
+        return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).target(target(engine)).build();
+    }
+
+    private static AsyncifyOptions.Target target(Engines.Kind engine) {
+        return engine == Engines.Kind.COMPILER ? AsyncifyOptions.Target.COMPILER : AsyncifyOptions.Target.INTERPRETER;
     }
 
     /**
@@ -113,9 +124,7 @@ public final class Benchmark {
      * {@code AsyncInstance}): on the compiler, the output is shaped for it ({@link AsyncifyOptions.Target}).
      */
     public static AsyncifyOptions meteredOptions(Engines.Kind engine) {
-        return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).fuel(true)
-                .target(engine == Engines.Kind.COMPILER ? AsyncifyOptions.Target.COMPILER : AsyncifyOptions.Target.INTERPRETER)
-                .build();
+        return runtimeOptions().unwindingImports(List.of(TICK_IMPORT)).fuel(true).target(target(engine)).build();
     }
 
     /** The options the host runtime transforms with: secondary data memory, imported state, deferred start, v128 via host. */
@@ -229,7 +238,7 @@ public final class Benchmark {
         for (int round = 0; round < config.warmup() + config.iterations(); round++) {
             long t0 = System.nanoTime();
             ModuleModel model = WasmCodec.decode(original);
-            report = Asyncify.transform(model, oursOptions());
+            report = Asyncify.transform(model, oursOptions(config.engine()));
             ours = WasmCodec.encode(model);
             if (round >= config.warmup()) {
                 transformNanos.add(System.nanoTime() - t0);
@@ -245,6 +254,12 @@ public final class Benchmark {
         long every = config.suspendEvery();
         Supplier<SuspendPolicy> periodic = () -> WasiRunner.every(every);
         addVariant(variants, compileMs, "ours-suspending", () -> WasiRunner.asyncified(oursOut, periodic, argv, engine));
+        if (engine == Engines.Kind.COMPILER) {
+            // What the compiler ran before the output was shaped for it: the interpreter's shape.
+            byte[] unshaped = Asyncify.transform(original, oursOptions(Engines.Kind.INTERPRETER));
+            addVariant(variants, compileMs, OURS_INTERPRETER_SHAPE, () -> WasiRunner.asyncified(unshaped,
+                    SuspendPolicy::never, argv, engine));
+        }
         byte[] meteredOut = null;
         if (config.metered()) {
             ModuleModel model = WasmCodec.decode(original);
@@ -324,6 +339,8 @@ public final class Benchmark {
         Timing binO = binaryenOut == null ? null
                 : timing(samples.get("binaryen-O-only"), cpuSamples.get("binaryen-O-only"));
         Timing metered = meteredOut == null ? null : timing(samples.get("ours-metered"), cpuSamples.get("ours-metered"));
+        Timing oursUnshaped = samples.containsKey(OURS_INTERPRETER_SHAPE)
+                ? timing(samples.get(OURS_INTERPRETER_SHAPE), cpuSamples.get(OURS_INTERPRETER_SHAPE)) : null;
         Timing unshaped = samples.containsKey(METERED_INTERPRETER_SHAPE)
                 ? timing(samples.get(METERED_INTERPRETER_SHAPE), cpuSamples.get(METERED_INTERPRETER_SHAPE)) : null;
         Map<String, Double> instantiateMs = new LinkedHashMap<>();
@@ -343,7 +360,7 @@ public final class Benchmark {
                 functions, report.instrumented().size(), oursTransformMs, binaryenTransformMs,
                 metered, metered == null ? null : metered.ratioTo(plain), metered == null ? null : metered.cpuRatioTo(plain),
                 meteredOut == null ? null : WasmSizes.codeSectionSize(meteredOut),
-                engine == Engines.Kind.COMPILER ? compileMs : null, instantiateMs, unshaped);
+                engine == Engines.Kind.COMPILER ? compileMs : null, instantiateMs, oursUnshaped, unshaped);
     }
 
     /** Makes a variant's runner (on the compiler: compiles its module), recording how long that took. */

@@ -28,8 +28,9 @@ import picocli.CommandLine.Option;
             "equal the uninstrumented run's. Progress goes to stderr, the report",
             "(Markdown tables) to stdout. Takes about 3 minutes with the defaults.",
             "--engine compiler runs the same variants on Endive's compiler (each module",
-            "compiled once) on inputs 4 times the defaults, with two metered ones: shaped",
-            "for the compiler, as the host runs guests there, and in the interpreter's shape.",
+            "compiled once) on inputs 4 times the defaults, our output shaped for it",
+            "(AsyncifyOptions.Target), plus a metered variant (fuel, as the host runs every",
+            "guest), and ours and metered in the interpreter's shape, for comparison.",
             "--host and --load benchmark the host runtime and loading instead.",
             ""
         },

@@ -78,7 +78,8 @@ class MainTest {
                 "--no-large", "--no-binaryen", "--workloads", dir.toString());
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("compiler", "| ours, metered |", "| nbody.wasm | 100000 |",
-                "| workload | plain | ours | ours-suspending | ours-metered | ours-metered-interpreter-shape | metered code |",
+                "| workload | plain | ours | ours-suspending | ours-interpreter-shape | ours-metered "
+                        + "| ours-metered-interpreter-shape | metered code |",
                 "| ours, metered, interpreter's shape |",
                 "nbody.wasm: run time ours metered");
         assertThat(r.out()).doesNotContain("FAILURES");

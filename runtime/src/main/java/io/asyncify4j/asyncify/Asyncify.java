@@ -245,6 +245,7 @@ public final class Asyncify {
                 return base;
             }
             public int copyBudget() { return options.copyBudget(); }
+            public boolean outlineResume() { return options.target() == AsyncifyOptions.Target.COMPILER; }
         };
 
         List<AsyncifyReport.InstrumentedFunction> done = new ArrayList<>();
@@ -255,7 +256,11 @@ public final class Asyncify {
             if (analysis.instrumented.get(f)) {
                 boolean forced = analysis.addListed(f);
                 FunctionInstrumenter fi = new FunctionInstrumenter(m, f, abi, call -> mayUnwind(call, analysis, forced));
+                int added = m.functionCount();
                 int n = fi.run();
+                for (int g = added; g < m.functionCount(); g++) {
+                    outputInstructions = countOutput(outputInstructions, g); // an outlined resuming copy
+                }
                 sites += n;
                 done.add(new AsyncifyReport.InstrumentedFunction(f, m.functionDisplayName(f), n,
                         analysis.reason.getOrDefault(f, ""), analysis.via(f)));

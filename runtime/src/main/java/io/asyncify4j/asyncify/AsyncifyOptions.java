@@ -27,8 +27,12 @@ public final class AsyncifyOptions {
         INTERPRETER,
         /**
          * An engine that compiles each wasm function to a JVM method (Endive's compiler), which HotSpot
-         * then compiles only while its bytecode stays under 8,000 bytes ({@code -XX:HugeMethodLimit}):
-         * code size costs more than a few instructions, so fuel checks do not unroll loops.
+         * then compiles only while its bytecode stays under 8,000 bytes ({@code -XX:HugeMethodLimit}),
+         * and into which it inlines small callees (every memory and global access is one) only up to
+         * 8,000 bytes in all (HotSpot's {@code DesiredMethodLimit}): code size costs more than a few
+         * instructions, so fuel checks do not unroll loops, and an instrumented function's resuming copy
+         * (rewind prologue, guarded body) lives in a function of its own, called when a rewind enters
+         * the function, so the function's method holds little more than its running copy.
          */
         COMPILER
     }

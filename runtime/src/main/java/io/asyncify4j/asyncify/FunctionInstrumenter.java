@@ -133,6 +133,17 @@ final class FunctionInstrumenter {
         default int copyBudget() {
             return -1;
         }
+
+        /**
+         * Whether a function with a running copy moves its resuming copy (rewind prologue, guarded body,
+         * unwind exit) into a function of its own, which it calls when entered rewinding: the running
+         * copy is then all its JVM method holds on an engine that compiles functions to methods, so the
+         * hot code stays small enough for HotSpot to compile it and inline its accessors
+         * ({@link AsyncifyOptions.Target#COMPILER}).
+         */
+        default boolean outlineResume() {
+            return false;
+        }
     }
 
     /** Copy budget of every function (see {@link Abi#copyBudget()}). */
@@ -262,6 +273,7 @@ final class FunctionInstrumenter {
         List<Instruction> prologue = rewindPrologue(layout, frameLocal);
         List<Instruction> isRewinding = List.of(globalGet(abi.stateGlobal()), i32(AsyncifyAbi.STATE_REWINDING),
                 op(Opcode.I32_EQ));
+        List<Instruction> outlined = null;
         if (twoCopies) {
             List<Instruction> normal = new ArrayList<>(running);
             // Call sites with exits of their own: the innermost block is the last site's; leaving it
@@ -276,28 +288,65 @@ final class FunctionInstrumenter {
                 }
                 normal = landing;
             }
-            List<Instruction> rewind = new ArrayList<>(prologue);
-            rewind.addAll(resuming);
-            newBody.add(globalGet(abi.stateGlobal()));
-            newBody.add(new IfInstruction(BlockType.EMPTY, rewind, normal));
+            if (abi.outlineResume()) {
+                // Entered rewinding: the resuming copy, in a function of its own with the same locals
+                // (so the same frames), restores the frame and saves it again if it unwinds:
+                //   if (state) { return resume(params) }  block running copy end  save frame
+                outlined = new ArrayList<>();
+                outlined.add(BlockInstruction.block(BlockType.EMPTY, concat(prologue, resuming)));
+                outlined.addAll(unwindEpilogue(layout, frameLocal));
+                placeholderResults(outlined);
+                List<Instruction> delegate = new ArrayList<>();
+                for (int p = 0; p < signature.params().size(); p++) {
+                    delegate.add(localGet(p));
+                }
+                delegate.add(op(Opcode.CALL, m.functionCount()));
+                delegate.add(op(Opcode.RETURN));
+                newBody.addAll(isRewinding);
+                newBody.add(ifThen(delegate));
+                // the running copy's exits leave this block as they leave the else of the if below
+                newBody.add(BlockInstruction.block(BlockType.EMPTY, normal));
+            } else {
+                List<Instruction> rewind = new ArrayList<>(prologue);
+                rewind.addAll(resuming);
+                newBody.add(globalGet(abi.stateGlobal()));
+                newBody.add(new IfInstruction(BlockType.EMPTY, rewind, normal));
+            }
         } else {
             newBody.addAll(isRewinding);
             newBody.add(ifThen(prologue));
             newBody.add(BlockInstruction.block(BlockType.EMPTY, resuming));
         }
         newBody.addAll(unwindEpilogue(layout, frameLocal));
-        for (ValType r : signature.results()) {
-            // Unwinding returns placeholder results, which the caller ignores.
-            if (r.equals(ValType.V128) && abi.v128Load() >= 0) {
-                newBody.add(i32(0)); // no v128.const without SIMD: any 16 bytes will do
-                newBody.add(op(Opcode.CALL, abi.v128Load()));
-            } else {
-                newBody.add(Emit.zero(r));
-            }
-        }
+        placeholderResults(newBody);
         f.body().clear();
         f.body().addAll(newBody);
+        if (outlined != null) {
+            int resume = m.functionCount();
+            m.functions().add(new Function(f.typeIndex(), f.locals(), outlined));
+            if (m.names() != null && m.names().functionNames().containsKey(funcIndex)) {
+                m.names().functionNames().put(resume, m.names().functionNames().get(funcIndex) + "$resume");
+            }
+        }
         return callSites;
+    }
+
+    /** Unwinding returns placeholder results, which the caller ignores. */
+    private void placeholderResults(List<Instruction> out) {
+        for (ValType r : signature.results()) {
+            if (r.equals(ValType.V128) && abi.v128Load() >= 0) {
+                out.add(i32(0)); // no v128.const without SIMD: any 16 bytes will do
+                out.add(op(Opcode.CALL, abi.v128Load()));
+            } else {
+                out.add(Emit.zero(r));
+            }
+        }
+    }
+
+    private static List<Instruction> concat(List<Instruction> a, List<Instruction> b) {
+        List<Instruction> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
     }
 
     // ------------------------------------------------------------------ preparation

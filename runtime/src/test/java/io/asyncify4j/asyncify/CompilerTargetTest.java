@@ -54,6 +54,32 @@ class CompilerTargetTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void theResumingCopyLivesInAFunctionOfItsOwnSoTheRunningMethodStaysSmall() throws IOException {
+        byte[] wasm = Files.readAllBytes(CWorkloadDifferentialTest.workloadsDir().resolve("fannkuch.wasm"));
+        int plain = methodBytes(wasm, "$fannkuch");
+        byte[] compiler = Asyncify.transform(wasm, ours(AsyncifyOptions.Target.COMPILER));
+        byte[] interpreter = Asyncify.transform(wasm, ours(AsyncifyOptions.Target.INTERPRETER));
+        // Two copies of the body in one method in the interpreter's shape; the running copy alone (and the
+        // call to the resuming copy) in the compiler's, which moves the rest to $fannkuch$resume.
+        assertThat(methodBytes(interpreter, "$fannkuch")).isGreaterThan(3 * plain);
+        assertThat(methodBytes(compiler, "$fannkuch")).isLessThan(2 * plain);
+        assertThat(methodBytes(compiler, "$fannkuch$resume")).isGreaterThan(plain);
+        assertThat(WasmCodec.decode(interpreter).functionCount()).isEqualTo(WasmCodec.decode(compiler).functionCount()
+                - Asyncify.transform(WasmCodec.decode(wasm), ours(AsyncifyOptions.Target.COMPILER)).instrumented().stream()
+                        .filter(f -> methodExists(compiler, f.name() + "$resume")).count());
+    }
+
+    private static boolean methodExists(byte[] wasm, String name) {
+        ModuleModel model = WasmCodec.decode(wasm);
+        for (int f = 0; f < model.functionCount(); f++) {
+            if (model.functionDisplayName(f).equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"fannkuch.wasm, 7 1", "nbody.wasm, 2000", "sort_hash.wasm, 5000 1"})
     void meteredForTheCompilerRunsLikeThePlainModuleWhenPreempted(String file, String args) throws IOException {
@@ -81,16 +107,23 @@ class CompilerTargetTest {
 
     private static final int HUGE_METHOD_LIMIT = 8_000;
 
-    private static AsyncifyOptions metered(AsyncifyOptions.Target target) {
+    /** The runtime's options (see {@code AsyncInstance}) with async_tick as the only unwinding import. */
+    private static AsyncifyOptions.Builder runtime(AsyncifyOptions.Target target) {
         return AsyncifyOptions.builder()
                 .unwindingImports(List.of("env.async_tick"))
                 .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
                 .importState(true)
                 .deferStart(true)
                 .v128ViaHost(true)
-                .fuel(true)
-                .target(target)
-                .build();
+                .target(target);
+    }
+
+    private static AsyncifyOptions ours(AsyncifyOptions.Target target) {
+        return runtime(target).build();
+    }
+
+    private static AsyncifyOptions metered(AsyncifyOptions.Target target) {
+        return runtime(target).fuel(true).build();
     }
 
     /** Bytes of JVM bytecode in the method Endive's compiler makes of the function named {@code name}. */
