@@ -43,9 +43,9 @@ public final class RoundTripInstructions {
         }
     }
 
-    /** Instructions run by {@code loop(n, depth)} in normal, unwinding and rewinding state. */
-    public static long[] count(int n, int depth, boolean suspend) {
-        byte[] wasm = Asyncify.transform(Wat2Wasm.parse(HostBenchmarks.PING), AsyncifyOptions.builder()
+    /** The PING module asyncified with the options {@code AsyncInstance} uses for it (one async import, metered). */
+    static byte[] transformedPing(byte[] plain) {
+        return Asyncify.transform(plain, AsyncifyOptions.builder()
                 .unwindingImports(List.of("env.ping"))
                 .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
                 .secondaryMemoryPages(0, 257)
@@ -54,6 +54,11 @@ public final class RoundTripInstructions {
                 .v128ViaHost(true)
                 .fuel(true)
                 .build());
+    }
+
+    /** Instructions run by {@code loop(n, depth)} in normal, unwinding and rewinding state. */
+    public static long[] count(int n, int depth, boolean suspend) {
+        byte[] wasm = transformedPing(Wat2Wasm.parse(HostBenchmarks.PING));
         SuspensionDriver driver = new SuspensionDriver(suspend ? SuspendPolicy.always() : SuspendPolicy.never());
         ImportGlobal fuel = driver.fuelImport(Long.MAX_VALUE / 4);
         ImportGlobal state = driver.stateImport();
