@@ -724,7 +724,7 @@ public final class AsyncInstance implements AutoCloseable {
             LOG.trace("instance {}: call to '{}' {} ({} bytes saved)", name, c.export, preempted ? "preempted"
                     : "suspended in " + c.pendingImport.module() + "." + c.pendingImport.name(), saved.frames().length);
         }
-        listener.suspended(c.export, c.pendingName);
+        listener.suspended(c.export, qualifiedName(c.pendingImport));
         pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
         if (preempted) {
             pending.complete(null); // preempted: its turn comes again after the queued work
@@ -865,7 +865,7 @@ public final class AsyncInstance implements AutoCloseable {
             refill(c.root);
             long[] value = c.resumeValue;
             c.resumeValue = null;
-            listener.resumed(c.export, c.pendingName);
+            listener.resumed(c.export, qualifiedName(imp));
             return value;
         }
         CompletableFuture<long[]> f = Objects.requireNonNull(imp.function().apply(inst, args),
@@ -879,12 +879,17 @@ public final class AsyncInstance implements AutoCloseable {
                     + "a call made from inside a host function (a suspension cannot unwind through the host)");
         }
         c.pending = f;
-        if (c.pendingImport != imp) {
-            c.pendingImport = imp;
-            c.pendingName = imp.module() + "." + imp.name();
-        }
+        c.pendingImport = imp;
         controller.startUnwind();
         return new long[resultSlots(imp)];
+    }
+
+    /** {@code module.name} of each async import, for listeners; used by the thread running the instance only. */
+    private final java.util.Map<AsyncImport, String> importNames = new java.util.IdentityHashMap<>();
+
+    /** {@code module.name} of {@code imp}, made once per import (not per round trip, nor held per suspended call). */
+    private String qualifiedName(AsyncImport imp) {
+        return importNames.computeIfAbsent(imp, i -> i.module() + "." + i.name());
     }
 
     private static int resultSlots(AsyncImport imp) {

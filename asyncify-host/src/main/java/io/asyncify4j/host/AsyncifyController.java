@@ -127,11 +127,13 @@ final class AsyncifyController {
         }
     }
 
+    private static final long[] NO_GLOBALS = new long[0];
+
     /** Moves the stack of the call that just unwound (and its per-coroutine state) out of the instance. */
     SavedStack takeStack() {
         int position = data.readInt(structAddress);
         byte[] frames = data.readBytes(stackStart, position - stackStart);
-        List<SavedStack.Refs> refs = new ArrayList<>();
+        List<SavedStack.Refs> refs = refStacks.isEmpty() ? List.of() : new ArrayList<>(); // held per suspended call
         for (RefStack s : refStacks) {
             int top = (int) s.top().getValue();
             int[] values = new int[top];
@@ -147,7 +149,7 @@ final class AsyncifyController {
             refs.add(new SavedStack.Refs(values, objects, owners));
             s.top().setValue(0);
         }
-        long[] globals = new long[coroutineGlobals.size()];
+        long[] globals = coroutineGlobals.isEmpty() ? NO_GLOBALS : new long[coroutineGlobals.size()];
         for (int i = 0; i < globals.length; i++) {
             globals[i] = coroutineGlobals.get(i).getValue();
         }

@@ -20,8 +20,6 @@ final class Coroutine {
     volatile CompletableFuture<long[]> pending;
     /** The async import it is suspended in. */
     AsyncImport pendingImport;
-    /** {@code module.name} of {@link #pendingImport}, for listeners. */
-    String pendingName;
     /** The moved-out stack while suspended. */
     SavedStack saved;
     long[] resumeValue;

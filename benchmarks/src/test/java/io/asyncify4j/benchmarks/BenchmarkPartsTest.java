@@ -140,6 +140,17 @@ class BenchmarkPartsTest {
     }
 
     @Test
+    void roundTripInstructionsAreCountedPerAsyncifyState() {
+        long[] plain = io.asyncify4j.benchmarks.host.RoundTripInstructions.count(10, 3, false);
+        long[] suspending = io.asyncify4j.benchmarks.host.RoundTripInstructions.count(10, 3, true);
+        assertThat(plain[1]).isZero();
+        assertThat(plain[2]).isZero();
+        assertThat(suspending[1]).isPositive();
+        assertThat(suspending[2]).isPositive();
+        assertThat(suspending[0]).isGreaterThanOrEqualTo(plain[0] / 2);
+    }
+
+    @Test
     void instanceCreationReportsBothEngines() throws Exception {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         new io.asyncify4j.benchmarks.host.HostBenchmarks(new java.io.PrintStream(bytes, true), 10).instanceCreation(20);

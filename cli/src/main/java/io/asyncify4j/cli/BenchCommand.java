@@ -88,7 +88,7 @@ final class BenchCommand implements Callable<Integer> {
             + " thread-handoff and (JDK 21+) a virtual-thread baseline, memory per suspended call (also against"
             + " parked virtual threads), fuel metering overhead on the workloads"
             + " (each variant in JVMs of its own), scheduler preemption latency and fairness among 1,000 guests."
-            + " Takes about 11 minutes.")
+            + " Takes about 20 minutes.")
     boolean host;
 
     @Option(names = "--load", description = "Benchmark loading instead: transform time and peak heap over module size"
