@@ -99,10 +99,7 @@ public final class HostBenchmarks {
                 "vthread/s", "ratio");
         try {
             for (int depth : new int[] {1, 10, 100}) {
-                for (Engine engine : Engine.values()) {
-                    if (engine == Engine.COMPILER && !Engines.compilerSupported()) {
-                        continue; // Endive's only compiler (1.0.0) cannot run this runtime's modules
-                    }
+                for (Engine engine : runnableEngines()) {
                     double asyncify = asyncifyRoundTrips(engine, depth);
                     double thread = blockingRoundTrips(engine, depth, null);
                     double virtual = virtualThreads == null ? Double.NaN : blockingRoundTrips(engine, depth, virtualThreads);
@@ -118,6 +115,20 @@ public final class HostBenchmarks {
         }
         if (virtualThreads == null) {
             out.println("(virtual-thread baseline: needs JDK 21+, this is JDK " + Runtime.version().feature() + ")");
+        }
+        noteSkippedCompiler();
+    }
+
+    /** The engines that can run this runtime's modules: the compiler only where its version allows. */
+    private static List<Engine> runnableEngines() {
+        return Arrays.stream(Engine.values()).filter(e -> e != Engine.COMPILER || Engines.compilerSupported()).toList();
+    }
+
+    /** Says so when the compiler was left out ({@link #runnableEngines}), rather than leaving a silent gap. */
+    private void noteSkippedCompiler() {
+        if (!Engines.compilerSupported()) {
+            out.println("(compiler: not measured, Endive's compiler " + Engines.compilerVersion()
+                    + " cannot run modules of runtime " + Engines.version() + ")");
         }
     }
 
@@ -189,7 +200,7 @@ public final class HostBenchmarks {
         byte[] wasm = Wat2Wasm.parse(PING);
         AsyncImport ping = new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
                 (inst, args) -> CompletableFuture.completedFuture(new long[] {1}));
-        for (Engine engine : Engine.values()) {
+        for (Engine engine : runnableEngines()) {
             double micros = 0;
             for (int round = 0; round < 4; round++) {
                 long start = System.nanoTime();
@@ -207,6 +218,7 @@ public final class HostBenchmarks {
             live.forEach(AsyncInstance::close);
             out.printf(Locale.ROOT, "%-12s %16.1f %20d%n", engine.name().toLowerCase(Locale.ROOT), micros, bytes);
         }
+        noteSkippedCompiler();
     }
 
     /** Heap and asyncify-stack bytes per suspended call, with 10,000 calls suspended on one instance. */
