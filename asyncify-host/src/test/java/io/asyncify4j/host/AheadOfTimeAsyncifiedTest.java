@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -57,7 +57,7 @@ class AheadOfTimeAsyncifiedTest {
     @ParameterizedTest
     @ValueSource(strings = {"spin", "spin_br_if", "fill_forever", "fetch_then_spin"})
     void theBudgetStopsEveryLoop(String export) throws Exception {
-        for (Engine engine : Engine.values()) {
+        for (Engine engine : TestEngines.available().toList()) {
             try (AsyncInstance guest = hostile(engine).withFuelBudget(1_000_000).build()) {
                 assertThat(failure(guest.call(export))).as(export + " on " + engine)
                         .isInstanceOf(FuelExhaustedException.class);
@@ -67,7 +67,7 @@ class AheadOfTimeAsyncifiedTest {
 
     /** The engine's call-depth limit is a trap like any other (it was an untyped ChicoryException). */
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void unboundedRecursionIsATrap(Engine engine) throws Exception {
         // A guest thread with a small stack: the engine's limit comes in seconds (the default stack is large).
         ExecutorService smallStack = Executors.newSingleThreadExecutor(r -> new Thread(null, r, "small-stack", 16L << 20));
@@ -82,7 +82,7 @@ class AheadOfTimeAsyncifiedTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void cancelStopsARunningLoopAndReturnsTheThread(Engine engine) throws Exception {
         ExecutorService worker = Executors.newSingleThreadExecutor();
         try (AsyncInstance guest = hostile(engine).withExecutor(worker).build()) {
@@ -100,7 +100,7 @@ class AheadOfTimeAsyncifiedTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void deadlineAndCloseStopRunningLoops(Engine engine) throws Exception {
         try (AsyncInstance guest = hostile(engine).withDeadline(Duration.ofMillis(200)).build()) {
             assertThat(failure(guest.call("spin"))).isInstanceOf(DeadlineExceededException.class);
@@ -117,7 +117,7 @@ class AheadOfTimeAsyncifiedTest {
      * NullPointerException, found by the CLI tests on a C module's malloc), one that never returns is stopped.
      */
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void theDataAllocatorIsMeteredOutsideAnyCall(Engine engine) throws Exception {
         try (AsyncInstance guest = hostile(engine).withAlreadyAsyncified(DataRegion.allocate("alloc_clearing", 4096))
                 .build()) {
@@ -128,7 +128,7 @@ class AheadOfTimeAsyncifiedTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void aStartFunctionThatNeverEndsIsStopped(Engine engine) {
         assertThatThrownBy(() -> AsyncInstance.builder(resource("binaryen-start-loop.wasm"))
                 .withEngine(engine)
@@ -141,7 +141,7 @@ class AheadOfTimeAsyncifiedTest {
 
     /** The checks placed after Binaryen's transform are harmless to its unwinds and rewinds, at any slice size. */
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void meteredLoopsStillSuspendAndResumeCorrectly(Engine engine) throws Exception {
         AtomicLong fetches = new AtomicLong();
         for (long quantum : new long[] {1, 7, 100, AsyncInstance.DEFAULT_QUANTUM}) {

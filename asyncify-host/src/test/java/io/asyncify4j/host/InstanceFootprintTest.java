@@ -6,13 +6,13 @@ import io.asyncify4j.asyncify.AsyncifyAbi;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** An instance costs little until it suspends: its asyncify data memory starts empty and grows at the first suspension. */
 class InstanceFootprintTest {
 
     @ParameterizedTest
-    @EnumSource(Engine.class)
+    @MethodSource("io.asyncify4j.host.TestEngines#available")
     void theDataMemoryIsAllocatedAtTheFirstSuspension(Engine engine) throws Exception {
         String wat = """
                 (module

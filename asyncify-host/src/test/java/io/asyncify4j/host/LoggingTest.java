@@ -1,11 +1,13 @@
 package io.asyncify4j.host;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.asyncify4j.engine.Engines;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +60,8 @@ class LoggingTest {
     /** Instances of one module on the compiler engine share its compiled code: compiled once, when the module is built. */
     @Test
     void theCompilerCompilesAModuleOncePerPreparation() throws Exception {
+        assumeTrue(Engines.compilerSupported(), "Endive's compiler " + Engines.compilerVersion()
+                + " cannot run modules of runtime " + Engines.version() + " (endive-latest profile)");
         Logger logger = (Logger) LoggerFactory.getLogger(PreparedModule.class);
         Level before = logger.getLevel();
         ListAppender<ILoggingEvent> logs = new ListAppender<>();

@@ -112,10 +112,7 @@ public final class HostBenchmarks {
                 "thread/s", "ratio", "vthread/s", "ratio");
         try {
             for (int depth : new int[] {1, 10, 100}) {
-                for (Engine engine : Engine.values()) {
-                    if (engine == Engine.COMPILER && !Engines.compilerSupported()) {
-                        continue; // Endive's only compiler (1.0.0) cannot run this runtime's modules
-                    }
+                for (Engine engine : runnableEngines()) {
                     int n = roundTripsPerRound(depth);
                     List<RoundTripVariant> variants = new ArrayList<>();
                     variants.add(asyncifyVariant(engine, depth));
@@ -141,6 +138,20 @@ public final class HostBenchmarks {
         }
         if (virtualThreads == null) {
             out.println("(virtual-thread baseline: needs JDK 21+, this is JDK " + Runtime.version().feature() + ")");
+        }
+        noteSkippedCompiler();
+    }
+
+    /** The engines that can run this runtime's modules: the compiler only where its version allows. */
+    private static List<Engine> runnableEngines() {
+        return Arrays.stream(Engine.values()).filter(e -> e != Engine.COMPILER || Engines.compilerSupported()).toList();
+    }
+
+    /** Says so when the compiler was left out ({@link #runnableEngines}), rather than leaving a silent gap. */
+    private void noteSkippedCompiler() {
+        if (!Engines.compilerSupported()) {
+            out.println("(compiler: not measured, Endive's compiler " + Engines.compilerVersion()
+                    + " cannot run modules of runtime " + Engines.version() + ")");
         }
     }
 
@@ -267,10 +278,7 @@ public final class HostBenchmarks {
         byte[] wasm = Wat2Wasm.parse(PING);
         AsyncImport ping = new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
                 (inst, args) -> CompletableFuture.completedFuture(new long[] {1}));
-        for (Engine engine : Engine.values()) {
-            if (engine == Engine.COMPILER && !Engines.compilerSupported()) {
-                continue; // Endive's only compiler (1.0.0) cannot run this runtime's modules
-            }
+        for (Engine engine : runnableEngines()) {
             InstancePre pre = Linker.builder().withAsyncImport(ping).build()
                     .instantiatePre(AsyncModule.builder(wasm).withAsyncImports("env.ping").withEngine(engine).build());
             double micros = 0;
@@ -290,6 +298,7 @@ public final class HostBenchmarks {
             live.forEach(AsyncInstance::close);
             out.printf(Locale.ROOT, "%-12s %16.1f %20d%n", engine.name().toLowerCase(Locale.ROOT), micros, bytes);
         }
+        noteSkippedCompiler();
     }
 
     /** Heap and asyncify-stack bytes per suspended call, with 10,000 calls suspended on one instance. */
@@ -349,10 +358,7 @@ public final class HostBenchmarks {
         byte[] wasm = Wat2Wasm.parse(PING);
         try {
             for (int depth : new int[] {1, 10, 100}) {
-                for (Engine engine : Engine.values()) {
-                    if (engine == Engine.COMPILER && !Engines.compilerSupported()) {
-                        continue;
-                    }
+                for (Engine engine : runnableEngines()) {
                     long interleaved = suspendedOnOneInstance(wasm, engine, calls, depth);
                     long[] perInstance = suspendedOnInstancesOfTheirOwn(wasm, engine, calls, depth);
                     long[] parked = virtualThreads == null ? new long[] {-1, -1}
