@@ -95,7 +95,8 @@ public final class Linker {
      */
     public InstancePre instantiatePre(AsyncModule module) {
         Objects.requireNonNull(module, "module");
-        Map<String, ImportValue> defined = new HashMap<>();
+        // A name may be defined more than once (one definition per type of a module importing it twice).
+        Map<String, List<ImportValue>> defined = new HashMap<>();
         Map<String, AsyncImport> async = new HashMap<>();
         for (AsyncImport a : asyncImports) {
             async.put(a.module() + "." + a.name(), a);
@@ -110,12 +111,13 @@ public final class Linker {
         all.addAll(tables);
         all.addAll(tags);
         for (ImportValue v : all) {
-            defined.put(v.module() + "." + v.name() + "/" + v.type(), v); // each once (Builder.build)
+            defined.computeIfAbsent(v.module() + "." + v.name() + "/" + v.type(), k -> new ArrayList<>()).add(v);
         }
         for (Import imp : module.guestImports()) {
             String name = imp.module() + "." + imp.name();
             if (imp.kind() == ExternalKind.FUNCTION) {
-                checkFunction(module, imp, name, async.get(name), defined.get(name + "/" + ImportValue.Type.FUNCTION));
+                checkFunction(module, imp, name, async.get(name),
+                        defined.getOrDefault(name + "/" + ImportValue.Type.FUNCTION, List.of()));
             } else if (!defined.containsKey(name + "/" + kind(imp.kind()))) {
                 throw new UnlinkableException("module " + module.id() + ": unknown import " + name + " ("
                         + imp.kind().name().toLowerCase(java.util.Locale.ROOT) + "): the linker defines no such "
@@ -125,7 +127,8 @@ public final class Linker {
         return new InstancePre(module, this);
     }
 
-    private static void checkFunction(AsyncModule module, Import imp, String name, AsyncImport async, ImportValue sync) {
+    private static void checkFunction(AsyncModule module, Import imp, String name, AsyncImport async,
+                                      List<ImportValue> sync) {
         FuncType type = module.functionType(imp);
         boolean declared = module.asyncImports().contains(name);
         if (async != null) {
@@ -139,14 +142,23 @@ public final class Linker {
         }
         if (declared) {
             throw new UnlinkableException("module " + module.id() + ": " + name + " was declared async when the "
-                    + "module was built, but the linker " + (sync == null ? "defines nothing for it" : "links it to an "
+                    + "module was built, but the linker " + (sync.isEmpty() ? "defines nothing for it" : "links it to an "
                     + "ordinary host function") + "; link an AsyncImport");
         }
-        if (sync == null) {
+        if (sync.isEmpty()) {
             throw new UnlinkableException("module " + module.id() + ": unknown import " + name + " (function " + type
                     + "): the linker defines no such function");
         }
-        requireType(module, name, type, ((ImportFunction) sync).functionType(), "host function");
+        UnlinkableException mismatch = null;
+        for (ImportValue v : sync) {
+            try {
+                requireType(module, name, type, ((ImportFunction) v).functionType(), "host function");
+                return; // one definition of the right type
+            } catch (UnlinkableException e) {
+                mismatch = e;
+            }
+        }
+        throw mismatch;
     }
 
     private static void requireType(AsyncModule module, String name, FuncType expected, FunctionType given, String what) {
@@ -242,35 +254,8 @@ public final class Linker {
             return this;
         }
 
-        /**
-         * The linker; an import defined twice (two definitions of one {@code module.name} and kind, WASI's
-         * functions included when WASI is linked) is refused with {@link IllegalArgumentException}, since
-         * which of the two a guest would get is not something to leave to chance.
-         */
         public Linker build() {
-            java.util.Set<String> seen = new java.util.HashSet<>();
-            for (AsyncImport a : asyncImports) {
-                requireOnce(seen, a.module(), a.name(), ImportValue.Type.FUNCTION);
-            }
-            List<ImportValue> all = new ArrayList<>(functions);
-            if (wasi != null) {
-                all.addAll(WasiFunctions.ALL);
-            }
-            all.addAll(globals);
-            all.addAll(memories);
-            all.addAll(tables);
-            all.addAll(tags);
-            for (ImportValue v : all) {
-                requireOnce(seen, v.module(), v.name(), v.type());
-            }
             return new Linker(this);
-        }
-
-        private static void requireOnce(java.util.Set<String> seen, String module, String name, ImportValue.Type type) {
-            if (!seen.add(module + "." + name + "/" + type)) {
-                throw new IllegalArgumentException("the linker defines " + module + "." + name + " ("
-                        + type.name().toLowerCase(java.util.Locale.ROOT) + ") twice");
-            }
         }
     }
 }

@@ -166,22 +166,32 @@ class ModuleLinkerTest {
     }
 
     @Test
-    void anImportDefinedTwiceIsRefused() {
-        AtomicInteger logs = new AtomicInteger();
-        assertThatThrownBy(() -> Linker.builder().withHostFunction(log(logs)).withHostFunction(log(logs)).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("env.log (function) twice");
-        HostFunction fetchSync = new HostFunction("env", "fetch", FunctionType.of(List.of(ValType.I32),
-                List.of(ValType.I32)), (inst, args) -> args);
-        assertThatThrownBy(() -> Linker.builder().withAsyncImport(fetch()).withHostFunction(fetchSync).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("env.fetch (function) twice");
-        HostFunction exit = new HostFunction("wasi_snapshot_preview1", "proc_exit",
-                FunctionType.of(List.of(ValType.I32), List.of()), (inst, args) -> null);
-        assertThatThrownBy(() -> Linker.builder().withHostFunction(exit).withWasi(WasiOptions.builder().build()).build())
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("wasi_snapshot_preview1.proc_exit (function) twice");
-        // a global and a function may share a name: they are different kinds
-        assertThat(Linker.builder().withHostFunction(new HostFunction("env", "base", FunctionType.of(List.of(),
-                List.of()), (inst, args) -> null)).withGlobal(base(1)).build()).isNotNull();
+    void aNameImportedTwiceWithTwoTypesLinksToADefinitionOfEach() {
+        String twice = """
+                (module
+                  (import "spectest" "print" (func $a (param i32)))
+                  (import "spectest" "print" (func $b (param i64)))
+                  (func (export "f") (call $a (i32.const 1)) (call $b (i64.const 2))))
+                """;
+        AsyncModule module = AsyncModule.builderFromWat(twice).build();
+        List<String> printed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HostFunction i32 = new HostFunction("spectest", "print", FunctionType.of(List.of(ValType.I32), List.of()),
+                (inst, args) -> {
+                    printed.add("i32 " + args[0]);
+                    return null;
+                });
+        HostFunction i64 = new HostFunction("spectest", "print", FunctionType.of(List.of(ValType.I64), List.of()),
+                (inst, args) -> {
+                    printed.add("i64 " + args[0]);
+                    return null;
+                });
+        assertThatThrownBy(() -> Linker.builder().withHostFunction(i32).build().instantiatePre(module))
+                .isInstanceOf(UnlinkableException.class).hasMessageContaining("incompatible import type for spectest.print");
+        try (AsyncInstance guest = Linker.builder().withHostFunction(i32).withHostFunction(i64).build()
+                .instantiatePre(module).instantiate()) {
+            guest.callBlocking("f");
+        }
+        assertThat(printed).containsExactly("i32 1", "i64 2");
     }
 
     @Test
