@@ -24,9 +24,8 @@ import run.endive.runtime.Machine;
 /**
  * A module ready to instantiate: decoded, validated, limited, asyncified (and metered), and on the
  * compiler engine compiled, once, when it is built. Immutable and thread-safe: make it once and create
- * any number of instances from it, on any thread, through a {@link Linker} (or
- * {@link #builder(byte[])}-style one-shot {@link AsyncInstance#builder(byte[])}, which makes a module
- * per instance).
+ * any number of instances from it, on any thread, through a {@link Linker}. (The one-shot
+ * {@link AsyncInstance#builder(byte[])} makes a module per instance.)
  *
  * <pre>{@code
  * AsyncModule module = AsyncModule.builder(Path.of("plugin.wasm"))
@@ -125,7 +124,10 @@ public final class AsyncModule {
         return prepared.id();
     }
 
-    /** The engine its instances run on ({@link Engine#INTERPRETER} when a machine factory was given). */
+    /**
+     * The engine its code was shaped and, for the compiler, compiled for; a machine factory given with
+     * {@link Builder#withMachineFactory} runs the instances instead.
+     */
     public Engine engine() {
         return engine;
     }
