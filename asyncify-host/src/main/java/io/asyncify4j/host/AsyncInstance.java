@@ -322,28 +322,25 @@ public final class AsyncInstance implements AutoCloseable {
             return CompletableFuture.failedFuture(new InstanceClosedException(export, gone == null
                     ? "the instance is closed" : "the instance was discarded: " + gone.getMessage(), gone));
         }
-        ExportFunction function;
+        Coroutine.Target target;
         try {
-            function = resolve(export, args, guestExportOnly);
+            target = resolve(export, args, guestExportOnly);
         } catch (IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
         }
-        Coroutine c = new Coroutine(export, function, args, null);
+        // Giving the call up (cancel, a deadline, close, a failure) reaches abandon() through the coroutine,
+        // which is the caller's future.
+        Coroutine c = new Coroutine(export, target, args, null, this);
         synchronized (lock) {
             live.add(c);
         }
-        c.result.whenComplete((v, e) -> {
-            if (e != null) {
-                abandon(c, e);
-            }
-        });
         if (deadline != null) {
             CompletableFuture.delayedExecutor(deadline.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)
-                    .execute(() -> c.result.completeExceptionally(
+                    .execute(() -> c.completeExceptionally(
                             new DeadlineExceededException(export, deadline, c.phase == Coroutine.Phase.RUNNING)));
         }
         submit(() -> begin(c));
-        return c.result;
+        return c;
     }
 
     private CompletableFuture<long[]> nested(String export, long[] args) {
@@ -352,23 +349,23 @@ public final class AsyncInstance implements AutoCloseable {
         if (closed || gone != null) {
             return CompletableFuture.failedFuture(new InstanceClosedException(export, "the instance is closed", gone));
         }
-        ExportFunction function;
+        Coroutine.Target target;
         try {
-            function = resolve(export, args, true);
+            target = resolve(export, args, true);
         } catch (IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
         }
-        Coroutine c = new Coroutine(export, function, args, outer);
+        Coroutine c = new Coroutine(export, target, args, outer, this);
         try {
             run(c, false);
         } finally {
             running = outer;
         }
-        return c.result;
+        return c;
     }
 
     /** The export's function, after checking it is one of the guest's and that the arguments fit its type. */
-    private ExportFunction resolve(String export, long[] args, boolean guestExportOnly) {
+    private Coroutine.Target resolve(String export, long[] args, boolean guestExportOnly) {
         if (guestExportOnly && !guestExports.contains(export)) {
             throw new IllegalArgumentException("the module exports no function '" + export + "'");
         }
@@ -397,16 +394,20 @@ public final class AsyncInstance implements AutoCloseable {
             }
             slot += p == io.asyncify4j.wasm.model.ValType.V128 ? 2 : 1;
         }
-        return References.exportWithHandles(instance, export);
+        int argSlots = slots;
+        return targets.computeIfAbsent(export, e -> new Coroutine.Target(References.exportWithHandles(instance, e), argSlots));
     }
+
+    /** Each export's function, made once (not per call, nor held per suspended call). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Coroutine.Target> targets =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Bytes of saved asyncify stacks (frames, references, globals) held by the suspended calls. */
     public long suspendedStackBytes() {
         synchronized (lock) {
             long n = 0;
             for (Coroutine c : live) {
-                SavedStack s = c.saved;
-                n += s == null ? 0 : s.bytes();
+                n += c.savedBytes();
             }
             return n;
         }
@@ -490,7 +491,7 @@ public final class AsyncInstance implements AutoCloseable {
         stopRunningGuest();
         LOG.debug("instance {} {}; {} unfinished calls fail", name, why == null ? "closed" : "discarded", all.size());
         for (Coroutine c : all) {
-            c.result.completeExceptionally(new InstanceClosedException(c.export, why == null ? "the instance was closed"
+            c.completeExceptionally(new InstanceClosedException(c.export, why == null ? "the instance was closed"
                     : "the instance was discarded: " + why.getMessage(), why));
         }
         if (wasi != null && why == null) {
@@ -507,8 +508,8 @@ public final class AsyncInstance implements AutoCloseable {
     }
 
     /** A call's future completed exceptionally (cancelled, timed out, deadline, closed, or failed). */
-    private void abandon(Coroutine c, Throwable why) {
-        if (c.nested) {
+    void abandon(Coroutine c) {
+        if (c.nested()) {
             return;
         }
         Coroutine.Phase phase = c.phase;
@@ -595,7 +596,7 @@ public final class AsyncInstance implements AutoCloseable {
 
     /** Starts a root call, or queues it while another call holds the instance (one call at a time). */
     private void begin(Coroutine c) {
-        if (c.result.isDone()) {
+        if (c.isDone()) {
             finish(c);
             return;
         }
@@ -609,7 +610,7 @@ public final class AsyncInstance implements AutoCloseable {
             }
         }
         if (stackPointer != null) {
-            c.stackPointerAtStart = stackPointer.getValue();
+            c.stackPointerAtStart = (int) stackPointer.getValue();
         }
         run(c, false);
     }
@@ -628,6 +629,7 @@ public final class AsyncInstance implements AutoCloseable {
                 }
             }
         }
+        c.release();
         if (next != null) {
             Coroutine n = next;
             submit(() -> begin(n)); // it holds the instance already: begin() runs it, or finishes it if given up
@@ -639,20 +641,20 @@ public final class AsyncInstance implements AutoCloseable {
         running = c;
         c.phase = Coroutine.Phase.RUNNING;
         long startNanos = System.nanoTime();
-        if (!c.nested) {
+        if (!c.nested()) {
             slices.increment();
             refill(c);
         }
         try {
             if (resume) {
-                controller.restoreStack(c.saved);
-                c.saved = null;
+                controller.restoreStack(c.saved());
+                c.dropSaved();
                 controller.startRewind();
             }
-            long[] r = c.function.apply(c.args);
-            if (c.nested) {
+            long[] r = c.target.function().apply(c.arguments());
+            if (c.nested()) {
                 c.phase = Coroutine.Phase.DONE;
-                c.result.complete(r == null ? new long[0] : r);
+                c.complete(r == null ? new long[0] : r);
                 return;
             }
             chargeFuel(c);
@@ -663,19 +665,19 @@ public final class AsyncInstance implements AutoCloseable {
                     throw new AsyncifyStackOverflowException(c.export, "the suspended call stack", maxStackBytes, null);
                 }
                 suspend(c, saved);
-            } else if (c.result.isDone()) {
+            } else if (c.isDone()) {
                 abandoned(c); // it returned, but was given up meanwhile
             } else {
-                c.result.complete(r == null ? new long[0] : r);
+                c.complete(r == null ? new long[0] : r);
                 finish(c);
             }
         } catch (Throwable t) {
-            if (c.nested) {
+            if (c.nested()) {
                 c.phase = Coroutine.Phase.DONE;
                 Throwable failure = translate(t, c);
                 // A budget, deadline or cancellation that stopped it is the root call's: the exception reaches
                 // the host function, and the root call stops at its next check even if that swallows it.
-                c.result.completeExceptionally(failure);
+                c.completeExceptionally(failure);
                 return;
             }
             chargeFuel(c);
@@ -684,19 +686,19 @@ public final class AsyncInstance implements AutoCloseable {
                 pending.cancel(true);
             }
             controller.reset();
-            c.saved = null;
+            c.dropSaved();
             Throwable failure = translate(t, c);
             boolean discarded = failure instanceof GuestTerminatedException g && !g.instanceUsable();
             if (discarded) {
                 LOG.debug("instance {}: call to '{}' stopped, instance discarded: {}", name, c.export, failure.getMessage());
             }
-            c.result.completeExceptionally(failure);
+            c.completeExceptionally(failure);
             finish(c);
             if (discarded) {
                 discard(failure); // stopped mid-computation: the guest's state cannot be trusted
             }
         } finally {
-            if (!c.nested) {
+            if (!c.nested()) {
                 runNanos.add(System.nanoTime() - startNanos);
             }
             running = outer;
@@ -704,8 +706,7 @@ public final class AsyncInstance implements AutoCloseable {
     }
 
     private void suspend(Coroutine c, SavedStack saved) {
-        c.saved = saved;
-        c.suspensions++;
+        c.save(saved);
         boolean preempted = c.preempted();
         if (preempted) {
             preemptions.increment();
@@ -717,7 +718,7 @@ public final class AsyncInstance implements AutoCloseable {
         }
         c.phase = Coroutine.Phase.SUSPENDED;
         CompletableFuture<long[]> pending = c.pending;
-        if (c.result.isDone()) {
+        if (c.isDone()) {
             pending.cancel(true); // given up while it was unwinding: release the host operation
         }
         if (LOG.isTraceEnabled()) {
@@ -725,15 +726,20 @@ public final class AsyncInstance implements AutoCloseable {
                     : "suspended in " + c.pendingImport.module() + "." + c.pendingImport.name(), saved.frames().length);
         }
         listener.suspended(c.export, qualifiedName(c.pendingImport));
-        pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
+        pending.whenComplete(c); // resumeLater, through the coroutine
         if (preempted) {
             pending.complete(null); // preempted: its turn comes again after the queued work
         }
     }
 
+    /** The host future {@code c} is suspended on completed: resume it (or drop it) in its turn. */
+    void resumeLater(Coroutine c, long[] value, Throwable failure) {
+        submit(() -> resumeAfter(c, value, failure));
+    }
+
     /** A call given up before it finished: drop its state; a C guest's stack pointer goes back to where it was. */
     private void abandoned(Coroutine c) {
-        c.saved = null;
+        c.dropSaved();
         if (stackPointer != null && !interleaved && terminated == null) {
             stackPointer.setValue(c.stackPointerAtStart);
         }
@@ -764,7 +770,7 @@ public final class AsyncInstance implements AutoCloseable {
      */
     private CompletableFuture<long[]> onFuelExhausted() {
         Coroutine root = notStopped();
-        if (!yieldsAtQuantum || running.nested) {
+        if (!yieldsAtQuantum || running.nested()) {
             chargeFuel(root); // and a new quantum
             return CompletableFuture.completedFuture(null);
         }
@@ -782,7 +788,7 @@ public final class AsyncInstance implements AutoCloseable {
         if (fuelBudget > 0 && used >= fuelBudget) {
             throw new FuelExhaustedException(root.export, fuelBudget);
         }
-        if (root.result.isDone() || closed) {
+        if (root.isDone() || closed) {
             throw stopped(root);
         }
         return root;
@@ -791,7 +797,7 @@ public final class AsyncInstance implements AutoCloseable {
     /** Why a running call whose future is already done (or whose instance closed) is stopped. */
     private GuestTerminatedException stopped(Coroutine root) {
         try {
-            root.result.getNow(null);
+            root.getNow(null);
         } catch (CompletionException e) {
             if (e.getCause() instanceof GuestTerminatedException g && !g.instanceUsable()) {
                 return g;
@@ -811,12 +817,12 @@ public final class AsyncInstance implements AutoCloseable {
         }
         AsyncImport imp = c.pendingImport;
         c.pending = null;
-        if (c.result.isDone()) {
+        if (c.isDone()) {
             abandoned(c); // cancelled, timed out or closed while suspended
             return;
         }
         if (failure != null) {
-            c.result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
+            c.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
                     ? failure.getCause() : failure);
             abandoned(c);
             return;
@@ -826,7 +832,7 @@ public final class AsyncInstance implements AutoCloseable {
             try {
                 checked = checkResult(imp, value, c.export);
             } catch (LimitExceededException e) {
-                c.result.completeExceptionally(e);
+                c.completeExceptionally(e);
                 abandoned(c);
                 return;
             }
@@ -873,7 +879,7 @@ public final class AsyncInstance implements AutoCloseable {
         if (f.isDone()) {
             return checkResult(imp, join(f), c.export); // already complete: no need to suspend
         }
-        if (c.nested) {
+        if (c.nested()) {
             f.cancel(true);
             throw new IllegalStateException("async import " + imp.module() + "." + imp.name() + " cannot suspend "
                     + "a call made from inside a host function (a suspension cannot unwind through the host)");
