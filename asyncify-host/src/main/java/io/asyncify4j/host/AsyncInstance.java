@@ -207,6 +207,9 @@ public final class AsyncInstance implements AutoCloseable {
         Instance.Builder ib = module.machineFactory() != null
                 ? Engines.builder(parsed, imports, module.machineFactory())
                 : Engines.builder(parsed, imports, Engines.Kind.INTERPRETER);
+        if (ownTransform) {
+            ib.withMemoryFactory(dataMemoryFactory(transformed));
+        }
         this.instance = ib.withStart(false).build();
         this.stackPointer = shadowStack.isPresent() ? instance.global(shadowStack.getAsInt()) : null;
         List<GlobalInstance> coroutineGlobals = new ArrayList<>();
@@ -234,6 +237,25 @@ public final class AsyncInstance implements AutoCloseable {
                 fuelBudget > 0 ? ", budget " + fuelBudget : "", deadline != null ? ", deadline " + deadline : "");
     }
 
+
+    /**
+     * The memories of a module asyncified by asyncify4j: its asyncify data memory an {@link AsyncifyDataMemory},
+     * which holds bytes only while a stack moves through it; the guest's own memories as the engine makes them.
+     */
+    private static java.util.function.Function<run.endive.wasm.types.MemoryLimits, run.endive.runtime.Memory>
+            dataMemoryFactory(ModuleModel model) {
+        int data = -1;
+        for (io.asyncify4j.wasm.model.Export e : model.exports()) {
+            if (e.kind() == io.asyncify4j.wasm.model.ExternalKind.MEMORY && e.name().equals(AsyncifyAbi.DATA_MEMORY_EXPORT)) {
+                data = e.index() - model.importCount(io.asyncify4j.wasm.model.ExternalKind.MEMORY);
+            }
+        }
+        int dataIndex = data;
+        int[] defined = {0}; // the engine makes the module's own memories in index order, one build at a time
+        return limits -> defined[0]++ == dataIndex
+                ? new AsyncifyDataMemory(limits.initialPages(), limits.maximumPages())
+                : new run.endive.runtime.ByteBufferMemory(limits);
+    }
 
     /**
      * Calls the allocator export for a Binaryen module's asyncify data, outside any call: metered with one
@@ -394,13 +416,20 @@ public final class AsyncInstance implements AutoCloseable {
             }
             slot += p == io.asyncify4j.wasm.model.ValType.V128 ? 2 : 1;
         }
-        int argSlots = slots;
-        return targets.computeIfAbsent(export, e -> new Coroutine.Target(References.exportWithHandles(instance, e), argSlots));
+        Coroutine.Target last = lastTarget;
+        if (last != null && last.export().equals(export)) {
+            return last;
+        }
+        Coroutine.Target target = new Coroutine.Target(export, References.exportWithHandles(instance, export), slots);
+        lastTarget = target;
+        return target;
     }
 
-    /** Each export's function, made once (not per call, nor held per suspended call). */
-    private final java.util.concurrent.ConcurrentHashMap<String, Coroutine.Target> targets =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * The export called last, with its function: calls of one export share it (rather than one each, held
+     * per suspended call); one field, not a map, so an instance that takes one call pays for no more.
+     */
+    private volatile Coroutine.Target lastTarget;
 
     /** Bytes of saved asyncify stacks (frames, references, globals) held by the suspended calls. */
     public long suspendedStackBytes() {
@@ -725,7 +754,9 @@ public final class AsyncInstance implements AutoCloseable {
             LOG.trace("instance {}: call to '{}' {} ({} bytes saved)", name, c.export, preempted ? "preempted"
                     : "suspended in " + c.pendingImport.module() + "." + c.pendingImport.name(), saved.frames().length);
         }
-        listener.suspended(c.export, qualifiedName(c.pendingImport));
+        if (listener != NO_LISTENER) {
+            listener.suspended(c.export, qualifiedName(c.pendingImport));
+        }
         pending.whenComplete(c); // resumeLater, through the coroutine
         if (preempted) {
             pending.complete(null); // preempted: its turn comes again after the queued work
@@ -871,7 +902,9 @@ public final class AsyncInstance implements AutoCloseable {
             refill(c.root);
             long[] value = c.resumeValue;
             c.resumeValue = null;
-            listener.resumed(c.export, qualifiedName(imp));
+            if (listener != NO_LISTENER) {
+                listener.resumed(c.export, qualifiedName(imp));
+            }
             return value;
         }
         CompletableFuture<long[]> f = Objects.requireNonNull(imp.function().apply(inst, args),
@@ -889,6 +922,9 @@ public final class AsyncInstance implements AutoCloseable {
         controller.startUnwind();
         return new long[resultSlots(imp)];
     }
+
+    /** The listener of an instance given none: import names are not even made for it. */
+    private static final SuspensionListener NO_LISTENER = new SuspensionListener() { };
 
     /** {@code module.name} of each async import, for listeners; used by the thread running the instance only. */
     private final java.util.Map<AsyncImport, String> importNames = new java.util.IdentityHashMap<>();
@@ -941,7 +977,7 @@ public final class AsyncInstance implements AutoCloseable {
         private final List<AsyncImport> asyncImports = new ArrayList<>();
         private final List<String> coroutineGlobals = new ArrayList<>();
         private Executor executor;
-        private SuspensionListener listener = new SuspensionListener() { };
+        private SuspensionListener listener = NO_LISTENER;
         private long quantum;
         private long fuelBudget;
         private java.time.Duration deadline;

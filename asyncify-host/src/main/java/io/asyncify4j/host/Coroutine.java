@@ -45,8 +45,8 @@ final class Coroutine extends CompletableFuture<long[]> implements BiConsumer<lo
     /** The shadow-stack pointer (an i32 global) when the call started (restored if it is abandoned), when the guest has one. */
     int stackPointerAtStart;
 
-    /** An export to call: its function (with externref handles) and the slots its arguments take; one per export and instance. */
-    record Target(ExportFunction function, int slots) {}
+    /** An export to call: its function (with externref handles) and the slots its arguments take. */
+    record Target(String export, ExportFunction function, int slots) {}
 
     Coroutine(String export, Target target, long[] args, Coroutine outer, AsyncInstance owner) {
         this.export = export;
