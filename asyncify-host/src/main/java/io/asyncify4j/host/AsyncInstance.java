@@ -207,6 +207,9 @@ public final class AsyncInstance implements AutoCloseable {
         Instance.Builder ib = module.machineFactory() != null
                 ? Engines.builder(parsed, imports, module.machineFactory())
                 : Engines.builder(parsed, imports, Engines.Kind.INTERPRETER);
+        if (ownTransform) {
+            ib.withMemoryFactory(dataMemoryFactory(transformed));
+        }
         this.instance = ib.withStart(false).build();
         this.stackPointer = shadowStack.isPresent() ? instance.global(shadowStack.getAsInt()) : null;
         List<GlobalInstance> coroutineGlobals = new ArrayList<>();
@@ -234,6 +237,25 @@ public final class AsyncInstance implements AutoCloseable {
                 fuelBudget > 0 ? ", budget " + fuelBudget : "", deadline != null ? ", deadline " + deadline : "");
     }
 
+
+    /**
+     * The memories of a module asyncified by asyncify4j: its asyncify data memory an {@link AsyncifyDataMemory},
+     * which holds bytes only while a stack moves through it; the guest's own memories as the engine makes them.
+     */
+    private static java.util.function.Function<run.endive.wasm.types.MemoryLimits, run.endive.runtime.Memory>
+            dataMemoryFactory(ModuleModel model) {
+        int data = -1;
+        for (io.asyncify4j.wasm.model.Export e : model.exports()) {
+            if (e.kind() == io.asyncify4j.wasm.model.ExternalKind.MEMORY && e.name().equals(AsyncifyAbi.DATA_MEMORY_EXPORT)) {
+                data = e.index() - model.importCount(io.asyncify4j.wasm.model.ExternalKind.MEMORY);
+            }
+        }
+        int dataIndex = data;
+        int[] defined = {0}; // the engine makes the module's own memories in index order, one build at a time
+        return limits -> defined[0]++ == dataIndex
+                ? new AsyncifyDataMemory(limits.initialPages(), limits.maximumPages())
+                : new run.endive.runtime.ByteBufferMemory(limits);
+    }
 
     /**
      * Calls the allocator export for a Binaryen module's asyncify data, outside any call: metered with one
@@ -322,28 +344,25 @@ public final class AsyncInstance implements AutoCloseable {
             return CompletableFuture.failedFuture(new InstanceClosedException(export, gone == null
                     ? "the instance is closed" : "the instance was discarded: " + gone.getMessage(), gone));
         }
-        ExportFunction function;
+        Coroutine.Target target;
         try {
-            function = resolve(export, args, guestExportOnly);
+            target = resolve(export, args, guestExportOnly);
         } catch (IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
         }
-        Coroutine c = new Coroutine(export, function, args, null);
+        // Giving the call up (cancel, a deadline, close, a failure) reaches abandon() through the coroutine,
+        // which is the caller's future.
+        Coroutine c = new Coroutine(export, target, args, null, this);
         synchronized (lock) {
             live.add(c);
         }
-        c.result.whenComplete((v, e) -> {
-            if (e != null) {
-                abandon(c, e);
-            }
-        });
         if (deadline != null) {
             CompletableFuture.delayedExecutor(deadline.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)
-                    .execute(() -> c.result.completeExceptionally(
+                    .execute(() -> c.completeExceptionally(
                             new DeadlineExceededException(export, deadline, c.phase == Coroutine.Phase.RUNNING)));
         }
         submit(() -> begin(c));
-        return c.result;
+        return c;
     }
 
     private CompletableFuture<long[]> nested(String export, long[] args) {
@@ -352,23 +371,23 @@ public final class AsyncInstance implements AutoCloseable {
         if (closed || gone != null) {
             return CompletableFuture.failedFuture(new InstanceClosedException(export, "the instance is closed", gone));
         }
-        ExportFunction function;
+        Coroutine.Target target;
         try {
-            function = resolve(export, args, true);
+            target = resolve(export, args, true);
         } catch (IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
         }
-        Coroutine c = new Coroutine(export, function, args, outer);
+        Coroutine c = new Coroutine(export, target, args, outer, this);
         try {
             run(c, false);
         } finally {
             running = outer;
         }
-        return c.result;
+        return c;
     }
 
     /** The export's function, after checking it is one of the guest's and that the arguments fit its type. */
-    private ExportFunction resolve(String export, long[] args, boolean guestExportOnly) {
+    private Coroutine.Target resolve(String export, long[] args, boolean guestExportOnly) {
         if (guestExportOnly && !guestExports.contains(export)) {
             throw new IllegalArgumentException("the module exports no function '" + export + "'");
         }
@@ -397,16 +416,27 @@ public final class AsyncInstance implements AutoCloseable {
             }
             slot += p == io.asyncify4j.wasm.model.ValType.V128 ? 2 : 1;
         }
-        return References.exportWithHandles(instance, export);
+        Coroutine.Target last = lastTarget;
+        if (last != null && last.export().equals(export)) {
+            return last;
+        }
+        Coroutine.Target target = new Coroutine.Target(export, References.exportWithHandles(instance, export), slots);
+        lastTarget = target;
+        return target;
     }
+
+    /**
+     * The export called last, with its function: calls of one export share it (rather than one each, held
+     * per suspended call); one field, not a map, so an instance that takes one call pays for no more.
+     */
+    private volatile Coroutine.Target lastTarget;
 
     /** Bytes of saved asyncify stacks (frames, references, globals) held by the suspended calls. */
     public long suspendedStackBytes() {
         synchronized (lock) {
             long n = 0;
             for (Coroutine c : live) {
-                SavedStack s = c.saved;
-                n += s == null ? 0 : s.bytes();
+                n += c.savedBytes();
             }
             return n;
         }
@@ -490,7 +520,7 @@ public final class AsyncInstance implements AutoCloseable {
         stopRunningGuest();
         LOG.debug("instance {} {}; {} unfinished calls fail", name, why == null ? "closed" : "discarded", all.size());
         for (Coroutine c : all) {
-            c.result.completeExceptionally(new InstanceClosedException(c.export, why == null ? "the instance was closed"
+            c.completeExceptionally(new InstanceClosedException(c.export, why == null ? "the instance was closed"
                     : "the instance was discarded: " + why.getMessage(), why));
         }
         if (wasi != null && why == null) {
@@ -507,8 +537,8 @@ public final class AsyncInstance implements AutoCloseable {
     }
 
     /** A call's future completed exceptionally (cancelled, timed out, deadline, closed, or failed). */
-    private void abandon(Coroutine c, Throwable why) {
-        if (c.nested) {
+    void abandon(Coroutine c) {
+        if (c.nested()) {
             return;
         }
         Coroutine.Phase phase = c.phase;
@@ -595,7 +625,7 @@ public final class AsyncInstance implements AutoCloseable {
 
     /** Starts a root call, or queues it while another call holds the instance (one call at a time). */
     private void begin(Coroutine c) {
-        if (c.result.isDone()) {
+        if (c.isDone()) {
             finish(c);
             return;
         }
@@ -609,7 +639,7 @@ public final class AsyncInstance implements AutoCloseable {
             }
         }
         if (stackPointer != null) {
-            c.stackPointerAtStart = stackPointer.getValue();
+            c.stackPointerAtStart = (int) stackPointer.getValue();
         }
         run(c, false);
     }
@@ -628,6 +658,7 @@ public final class AsyncInstance implements AutoCloseable {
                 }
             }
         }
+        c.release();
         if (next != null) {
             Coroutine n = next;
             submit(() -> begin(n)); // it holds the instance already: begin() runs it, or finishes it if given up
@@ -639,20 +670,20 @@ public final class AsyncInstance implements AutoCloseable {
         running = c;
         c.phase = Coroutine.Phase.RUNNING;
         long startNanos = System.nanoTime();
-        if (!c.nested) {
+        if (!c.nested()) {
             slices.increment();
             refill(c);
         }
         try {
             if (resume) {
-                controller.restoreStack(c.saved);
-                c.saved = null;
+                controller.restoreStack(c.saved());
+                c.dropSaved();
                 controller.startRewind();
             }
-            long[] r = c.function.apply(c.args);
-            if (c.nested) {
+            long[] r = c.target.function().apply(c.arguments());
+            if (c.nested()) {
                 c.phase = Coroutine.Phase.DONE;
-                c.result.complete(r == null ? new long[0] : r);
+                c.complete(r == null ? new long[0] : r);
                 return;
             }
             chargeFuel(c);
@@ -663,19 +694,19 @@ public final class AsyncInstance implements AutoCloseable {
                     throw new AsyncifyStackOverflowException(c.export, "the suspended call stack", maxStackBytes, null);
                 }
                 suspend(c, saved);
-            } else if (c.result.isDone()) {
+            } else if (c.isDone()) {
                 abandoned(c); // it returned, but was given up meanwhile
             } else {
-                c.result.complete(r == null ? new long[0] : r);
+                c.complete(r == null ? new long[0] : r);
                 finish(c);
             }
         } catch (Throwable t) {
-            if (c.nested) {
+            if (c.nested()) {
                 c.phase = Coroutine.Phase.DONE;
                 Throwable failure = translate(t, c);
                 // A budget, deadline or cancellation that stopped it is the root call's: the exception reaches
                 // the host function, and the root call stops at its next check even if that swallows it.
-                c.result.completeExceptionally(failure);
+                c.completeExceptionally(failure);
                 return;
             }
             chargeFuel(c);
@@ -684,19 +715,19 @@ public final class AsyncInstance implements AutoCloseable {
                 pending.cancel(true);
             }
             controller.reset();
-            c.saved = null;
+            c.dropSaved();
             Throwable failure = translate(t, c);
             boolean discarded = failure instanceof GuestTerminatedException g && !g.instanceUsable();
             if (discarded) {
                 LOG.debug("instance {}: call to '{}' stopped, instance discarded: {}", name, c.export, failure.getMessage());
             }
-            c.result.completeExceptionally(failure);
+            c.completeExceptionally(failure);
             finish(c);
             if (discarded) {
                 discard(failure); // stopped mid-computation: the guest's state cannot be trusted
             }
         } finally {
-            if (!c.nested) {
+            if (!c.nested()) {
                 runNanos.add(System.nanoTime() - startNanos);
             }
             running = outer;
@@ -704,8 +735,7 @@ public final class AsyncInstance implements AutoCloseable {
     }
 
     private void suspend(Coroutine c, SavedStack saved) {
-        c.saved = saved;
-        c.suspensions++;
+        c.save(saved);
         boolean preempted = c.preempted();
         if (preempted) {
             preemptions.increment();
@@ -717,23 +747,30 @@ public final class AsyncInstance implements AutoCloseable {
         }
         c.phase = Coroutine.Phase.SUSPENDED;
         CompletableFuture<long[]> pending = c.pending;
-        if (c.result.isDone()) {
+        if (c.isDone()) {
             pending.cancel(true); // given up while it was unwinding: release the host operation
         }
         if (LOG.isTraceEnabled()) {
             LOG.trace("instance {}: call to '{}' {} ({} bytes saved)", name, c.export, preempted ? "preempted"
                     : "suspended in " + c.pendingImport.module() + "." + c.pendingImport.name(), saved.frames().length);
         }
-        listener.suspended(c.export, qualifiedName(c.pendingImport));
-        pending.whenComplete((v, e) -> submit(() -> resumeAfter(c, v, e)));
+        if (listener != NO_LISTENER) {
+            listener.suspended(c.export, qualifiedName(c.pendingImport));
+        }
+        pending.whenComplete(c); // resumeLater, through the coroutine
         if (preempted) {
             pending.complete(null); // preempted: its turn comes again after the queued work
         }
     }
 
+    /** The host future {@code c} is suspended on completed: resume it (or drop it) in its turn. */
+    void resumeLater(Coroutine c, long[] value, Throwable failure) {
+        submit(() -> resumeAfter(c, value, failure));
+    }
+
     /** A call given up before it finished: drop its state; a C guest's stack pointer goes back to where it was. */
     private void abandoned(Coroutine c) {
-        c.saved = null;
+        c.dropSaved();
         if (stackPointer != null && !interleaved && terminated == null) {
             stackPointer.setValue(c.stackPointerAtStart);
         }
@@ -764,7 +801,7 @@ public final class AsyncInstance implements AutoCloseable {
      */
     private CompletableFuture<long[]> onFuelExhausted() {
         Coroutine root = notStopped();
-        if (!yieldsAtQuantum || running.nested) {
+        if (!yieldsAtQuantum || running.nested()) {
             chargeFuel(root); // and a new quantum
             return CompletableFuture.completedFuture(null);
         }
@@ -782,7 +819,7 @@ public final class AsyncInstance implements AutoCloseable {
         if (fuelBudget > 0 && used >= fuelBudget) {
             throw new FuelExhaustedException(root.export, fuelBudget);
         }
-        if (root.result.isDone() || closed) {
+        if (root.isDone() || closed) {
             throw stopped(root);
         }
         return root;
@@ -791,7 +828,7 @@ public final class AsyncInstance implements AutoCloseable {
     /** Why a running call whose future is already done (or whose instance closed) is stopped. */
     private GuestTerminatedException stopped(Coroutine root) {
         try {
-            root.result.getNow(null);
+            root.getNow(null);
         } catch (CompletionException e) {
             if (e.getCause() instanceof GuestTerminatedException g && !g.instanceUsable()) {
                 return g;
@@ -811,12 +848,12 @@ public final class AsyncInstance implements AutoCloseable {
         }
         AsyncImport imp = c.pendingImport;
         c.pending = null;
-        if (c.result.isDone()) {
+        if (c.isDone()) {
             abandoned(c); // cancelled, timed out or closed while suspended
             return;
         }
         if (failure != null) {
-            c.result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
+            c.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
                     ? failure.getCause() : failure);
             abandoned(c);
             return;
@@ -826,7 +863,7 @@ public final class AsyncInstance implements AutoCloseable {
             try {
                 checked = checkResult(imp, value, c.export);
             } catch (LimitExceededException e) {
-                c.result.completeExceptionally(e);
+                c.completeExceptionally(e);
                 abandoned(c);
                 return;
             }
@@ -865,7 +902,9 @@ public final class AsyncInstance implements AutoCloseable {
             refill(c.root);
             long[] value = c.resumeValue;
             c.resumeValue = null;
-            listener.resumed(c.export, qualifiedName(imp));
+            if (listener != NO_LISTENER) {
+                listener.resumed(c.export, qualifiedName(imp));
+            }
             return value;
         }
         CompletableFuture<long[]> f = Objects.requireNonNull(imp.function().apply(inst, args),
@@ -873,7 +912,7 @@ public final class AsyncInstance implements AutoCloseable {
         if (f.isDone()) {
             return checkResult(imp, join(f), c.export); // already complete: no need to suspend
         }
-        if (c.nested) {
+        if (c.nested()) {
             f.cancel(true);
             throw new IllegalStateException("async import " + imp.module() + "." + imp.name() + " cannot suspend "
                     + "a call made from inside a host function (a suspension cannot unwind through the host)");
@@ -883,6 +922,9 @@ public final class AsyncInstance implements AutoCloseable {
         controller.startUnwind();
         return new long[resultSlots(imp)];
     }
+
+    /** The listener of an instance given none: import names are not even made for it. */
+    private static final SuspensionListener NO_LISTENER = new SuspensionListener() { };
 
     /** {@code module.name} of each async import, for listeners; used by the thread running the instance only. */
     private final java.util.Map<AsyncImport, String> importNames = new java.util.IdentityHashMap<>();
@@ -935,7 +977,7 @@ public final class AsyncInstance implements AutoCloseable {
         private final List<AsyncImport> asyncImports = new ArrayList<>();
         private final List<String> coroutineGlobals = new ArrayList<>();
         private Executor executor;
-        private SuspensionListener listener = new SuspensionListener() { };
+        private SuspensionListener listener = NO_LISTENER;
         private long quantum;
         private long fuelBudget;
         private java.time.Duration deadline;

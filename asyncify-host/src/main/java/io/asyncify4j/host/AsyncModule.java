@@ -65,7 +65,7 @@ public final class AsyncModule {
             AsyncifyOptions.Builder options = AsyncifyOptions.builder()
                     .unwindingImports(List.copyOf(asyncImports))
                     .dataLocation(AsyncifyOptions.DataLocation.SECONDARY_MEMORY)
-                    // empty until the first suspension, which grows it (AsyncifyController.startUnwind)
+                    // empty except while a stack moves through it (AsyncifyDataMemory, AsyncifyController)
                     .secondaryMemoryPages(0, (int) Math.max(1, (maxAsyncifyStackBytes + 8 + 65535) / 65536))
                     .importState(true)
                     .deferStart(true)

@@ -28,6 +28,8 @@ final class AsyncifyController {
     private final Instance instance;
     private final GlobalInstance ownState; // null for Binaryen modules
     private final Memory data;
+    /** {@code data} when it holds bytes only while a stack moves through it (our transform's), else null. */
+    private final AsyncifyDataMemory borrowed;
     private final int structAddress;
     private final int stackStart;
     private final int regionEnd; // -1: up to the end of the memory, which may grow
@@ -52,6 +54,7 @@ final class AsyncifyController {
         this.instance = instance;
         this.ownState = ownState;
         this.data = data;
+        this.borrowed = data instanceof AsyncifyDataMemory d ? d : null;
         this.structAddress = structAddress;
         this.stackStart = structAddress + 8;
         this.regionEnd = regionEnd;
@@ -91,7 +94,14 @@ final class AsyncifyController {
 
     /** Called in an async import: the guest unwinds from here to the export call. */
     void startUnwind() {
-        if (ownState != null) {
+        if (borrowed != null) {
+            if (!borrowed.borrow(1)) {
+                throw new IllegalStateException("cannot grow the asyncify data memory to suspend a call");
+            }
+            data.writeI32(structAddress, stackStart);
+            data.writeI32(structAddress + 4, data.pages() * Memory.PAGE_SIZE);
+            ownState.setValue(AsyncifyAbi.STATE_UNWINDING);
+        } else if (ownState != null) {
             if (data.pages() == 0 && data.grow(1) < 0) {
                 // The data memory starts empty (an instance that never suspends costs nothing for it).
                 throw new IllegalStateException("cannot grow the asyncify data memory to suspend a call");
@@ -122,6 +132,7 @@ final class AsyncifyController {
     void stopRewind() {
         if (ownState != null) {
             ownState.setValue(AsyncifyAbi.STATE_NORMAL);
+            release(); // the stack is back in the guest's frames
         } else {
             stopRewind.apply();
         }
@@ -153,14 +164,23 @@ final class AsyncifyController {
         for (int i = 0; i < globals.length; i++) {
             globals[i] = coroutineGlobals.get(i).getValue();
         }
-        data.writeI32(structAddress, stackStart);
+        if (borrowed != null) {
+            borrowed.release(); // the stack is on the heap now
+        } else {
+            data.writeI32(structAddress, stackStart);
+        }
         return new SavedStack(frames, refs, globals);
     }
 
     /** Puts a suspended call's stack back, ready for {@link #startRewind()}. */
     void restoreStack(SavedStack saved) {
         int needed = stackStart + saved.frames().length;
-        if (regionEnd < 0) {
+        if (borrowed != null) {
+            if (!borrowed.borrow((int) ((needed + (long) Memory.PAGE_SIZE - 1) / Memory.PAGE_SIZE))) {
+                throw new IllegalStateException("cannot grow the asyncify data memory to resume a call");
+            }
+            data.writeI32(structAddress + 4, data.pages() * Memory.PAGE_SIZE);
+        } else if (regionEnd < 0) {
             long available = (long) data.pages() * Memory.PAGE_SIZE;
             if (needed > available) {
                 int pages = (int) ((needed - available + Memory.PAGE_SIZE - 1) / Memory.PAGE_SIZE);
@@ -196,6 +216,7 @@ final class AsyncifyController {
     void reset() {
         if (ownState != null) {
             ownState.setValue(AsyncifyAbi.STATE_NORMAL);
+            release();
         } else if (state() != AsyncifyAbi.STATE_NORMAL) {
             resetStack();
             stopUnwind.apply(); // sets the state to normal; the stack was just reset, so its check passes
@@ -203,6 +224,13 @@ final class AsyncifyController {
         resetStack();
         for (RefStack s : refStacks) {
             s.top().setValue(0);
+        }
+    }
+
+    /** Empties a data memory that holds bytes only while a stack moves through it. */
+    private void release() {
+        if (borrowed != null) {
+            borrowed.release();
         }
     }
 
