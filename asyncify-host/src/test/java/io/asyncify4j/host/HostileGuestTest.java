@@ -517,6 +517,24 @@ class HostileGuestTest {
     }
 
     @Test
+    void aSuspendedCallWhoseFutureIsObtrudedIsGivenUp() throws Exception {
+        // Forcing a failure on the caller's future gives the call up as cancelling it does: the instance
+        // does not keep the suspended call (nor resume it when its host future completes later).
+        CompletableFuture<Integer> host = new CompletableFuture<>();
+        try (AsyncInstance guest = AsyncInstance.builderFromWat(FETCH)
+                .withAsyncImport(AsyncImport.ofIntToInt("env", "fetch", x -> x == 1 ? host : CompletableFuture.completedFuture(x)))
+                .build()) {
+            CompletableFuture<long[]> first = guest.call("f", 1);
+            waitFor(() -> guest.suspendedCalls() == 1);
+            first.obtrudeException(new IllegalStateException("given up by the caller"));
+            waitFor(() -> guest.suspendedCalls() == 0);
+            host.complete(10);
+            assertThat(guest.call("f", 3).get(10, TimeUnit.SECONDS)).containsExactly(3);
+            assertThatThrownBy(() -> first.get(1, TimeUnit.SECONDS)).hasCauseInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Test
     void anEngineExceptionInGuestCodeIsATypedTrap() throws Exception {
         // Chicory 1.7.5 indexed table.init's source as a signed int: an out-of-bounds offset above 2^31
         // escaped as ArrayIndexOutOfBoundsException instead of a trap (found by the mutation fuzzer).
