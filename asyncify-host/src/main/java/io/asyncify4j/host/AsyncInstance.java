@@ -736,6 +736,10 @@ public final class AsyncInstance implements AutoCloseable {
 
     private void suspend(Coroutine c, SavedStack saved) {
         c.save(saved);
+        // First, so that a listener that throws fails the call (in run) before it counts as suspended.
+        if (listener != NO_LISTENER) {
+            listener.suspended(c.export, qualifiedName(c.pendingImport));
+        }
         boolean preempted = c.preempted();
         if (preempted) {
             preemptions.increment();
@@ -753,9 +757,6 @@ public final class AsyncInstance implements AutoCloseable {
         if (LOG.isTraceEnabled()) {
             LOG.trace("instance {}: call to '{}' {} ({} bytes saved)", name, c.export, preempted ? "preempted"
                     : "suspended in " + c.pendingImport.module() + "." + c.pendingImport.name(), saved.frames().length);
-        }
-        if (listener != NO_LISTENER) {
-            listener.suspended(c.export, qualifiedName(c.pendingImport));
         }
         pending.whenComplete(c); // resumeLater, through the coroutine
         if (preempted) {
