@@ -16,8 +16,10 @@ import io.asyncify4j.wasm.model.ValType;
 import io.asyncify4j.wasm.typing.FunctionTyping;
 import io.asyncify4j.wasm.typing.StackState;
 import io.asyncify4j.wasm.typing.StackTyper;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.ListIterator;
@@ -178,6 +180,11 @@ final class FunctionInstrumenter {
      * iterations (see {@link #emitSplitLoop}). It needs no guards, only the unwind checks after calls.
      */
     private boolean normalOnly;
+    /**
+     * Whether the code being emitted runs only rewinding: the start of a resuming copy that is entered
+     * only while rewinding (a function with a running copy), up to its first unwindable instruction.
+     */
+    private boolean knownRewinding;
     /** Instructions of loop bodies the function may still copy for split loops (see {@link #emitSplitLoop}). */
     private long copyBudget;
     /** Instructions in each loop, nested ones included: what splitting it copies. */
@@ -187,6 +194,14 @@ final class FunctionInstrumenter {
     private final Map<Instruction, List<Integer>> spillLocals = new IdentityHashMap<>();
     private final Map<Instruction, List<Integer>> resultLocals = new IdentityHashMap<>();
     private final Map<List<Instruction>, List<Integer>> paramLocals = new IdentityHashMap<>();
+    /**
+     * The transform's temporaries whose values are dead, by declared type, for reuse (see {@link #temps}):
+     * temps are taken and given back in program order as the guarded copy is emitted, so temps whose live
+     * ranges do not overlap share a local.
+     */
+    private final Map<ValType, ArrayDeque<Integer>> freeTemps = new HashMap<>();
+    /** The declared type of each temporary (its pool). */
+    private final Map<Integer, ValType> tempTypes = new HashMap<>();
 
     FunctionInstrumenter(ModuleModel m, int funcIndex, Abi abi, Predicate<SimpleInstruction> unwinds) {
         this.m = m;
@@ -233,7 +248,9 @@ final class FunctionInstrumenter {
         List<Instruction> newBody = new ArrayList<>();
         boolean twoCopies = abi.runningCopy(funcIndex);
         labels.enterSynthetic(); // $exit, where unwinds go to save the frame
+        knownRewinding = twoCopies;
         List<Instruction> resuming = sequence(f.body(), List.of());
+        knownRewinding = false;
         resuming.add(op(Opcode.RETURN));
         List<Instruction> running = null;
         List<Integer> siteExits = List.of();
@@ -263,7 +280,7 @@ final class FunctionInstrumenter {
             }
         }
         FrameLayout layout = new FrameLayout(saved);
-        int frameLocal = newLocal(ValType.I32);
+        int frameLocal = frameLocal();
 
         // A call made in normal state runs the copy without guards; a call made rewinding (a function
         // is never entered unwinding) restores the frame and runs the guarded copy, which finds its way
@@ -517,12 +534,62 @@ final class FunctionInstrumenter {
         }
     }
 
-    private List<Integer> newLocals(List<ValType> types) {
+    /**
+     * Locals for values of {@code types} held by the transform: dead temporaries of the same types when
+     * there are, else new locals. Only the guarded copy (emitted first: see {@link #run}) takes and gives
+     * back temps; the running copies of the same instructions find theirs in the maps above and use them
+     * over ranges within the guarded copy's, so a temp is never shared with one live at the same time in
+     * either copy. In program order, a value held by the transform lives from the run that produces it to
+     * the one that consumes it, and values nest like the operand stack they stand for: a temp taken inside
+     * an unwindable instruction is given back before the instruction ends, while the values held across it
+     * are still taken. So a frame saved at any call keeps every temp live there in a local of its own.
+     */
+    private List<Integer> temps(List<ValType> types) {
         List<Integer> out = new ArrayList<>();
         for (ValType t : types) {
-            out.add(newLocal(t));
+            if (normalOnly) {
+                out.add(newLocal(t)); // not expected: every instruction was emitted guarded first
+                continue;
+            }
+            ArrayDeque<Integer> free = freeTemps.get(t);
+            if (free != null && !free.isEmpty()) {
+                out.add(free.pop());
+            } else {
+                int l = newLocal(t);
+                tempTypes.put(l, t);
+                out.add(l);
+            }
         }
         return out;
+    }
+
+    /** Gives temps back (their values are dead from here on); a no-op outside the guarded copy. */
+    private void release(List<Integer> locals) {
+        if (normalOnly) {
+            return;
+        }
+        for (int i = locals.size() - 1; i >= 0; i--) {
+            int l = locals.get(i);
+            freeTemps.computeIfAbsent(tempTypes.get(l), t -> new ArrayDeque<>()).push(l);
+        }
+    }
+
+    /**
+     * The local holding the frame's address in the rewind prologue and the unwind epilogue: a temp of
+     * type i32 that no frame saves, when there is one. Its value is dead wherever those run: a temp not
+     * saved holds no value across a call, and a rewind reads such temps only where any value will do
+     * (the arguments of the call it resumes, which the callee ignores, conditions it overrides).
+     */
+    private int frameLocal() {
+        ArrayDeque<Integer> free = freeTemps.get(ValType.I32);
+        if (free != null) {
+            for (int l : free) {
+                if (!pendingAcross.get(l)) {
+                    return l;
+                }
+            }
+        }
+        return newLocal(ValType.I32);
     }
 
     // ------------------------------------------------------------------ emission
@@ -597,6 +664,7 @@ final class FunctionInstrumenter {
                 if (!before.isEmpty()) {
                     emitRun(out, heldOnStack ? List.of() : held, before, List.of());
                 }
+                releaseHeld(held, entry);
                 held = List.of();
                 heldOnStack = false;
                 if (abi.fuel().isBackEdge(x)) {
@@ -604,6 +672,34 @@ final class FunctionInstrumenter {
                             labels.map(((SimpleInstruction) body.get(i + 1)).index()));
                 } else {
                     emitFuelCheck(out, (SimpleInstruction) x, fuelCost, range);
+                }
+                knownRewinding = false;
+                start = i + 1;
+                continue;
+            }
+            knownRewinding = false; // a structured X may be a loop, whose body runs again in normal state
+            if (!normalOnly && i == lastUnwindable && x instanceof IfInstruction branch && !before.isEmpty()
+                    && height - base == 1 && inputCount(x) == 1) {
+                // The body's last unwindable instruction is an if whose condition alone is on the stack:
+                // the run that computes it and the arm a rewind picks are one if, and the condition
+                // needs no local:
+                //   if (state) (result i32)  arm holding the saved call index  else  run  end  if X'
+                List<Instruction> run = new ArrayList<>();
+                labels.enterSynthetic();
+                pushLocals(run, held);
+                run.addAll(labels.copy(before));
+                labels.exitSynthetic();
+                releaseHeld(held, entry);
+                List<Instruction> pick = new ArrayList<>();
+                rewindArm(pick, range);
+                out.add(globalGet(abi.stateGlobal()));
+                out.add(new IfInstruction(BlockType.of(ValType.I32), pick, run));
+                emitIf(out, branch);
+                List<ValType> resultTypes = resultTypes(x);
+                heldOnStack = !resultTypes.contains(ValType.V128);
+                held = heldOnStack ? List.of() : resultLocals.computeIfAbsent(x, k -> temps(resultTypes));
+                if (!heldOnStack) {
+                    popInto(out, held);
                 }
                 start = i + 1;
                 continue;
@@ -630,11 +726,14 @@ final class FunctionInstrumenter {
                     }
                     types.add(t);
                 }
-                spilled = spillLocals.computeIfAbsent(x, k -> newLocals(types));
-                emitRun(out, heldOnStack ? List.of() : held, before, inputsOnStack ? List.of() : spilled);
+                // The held values are read (pushed) before the run writes X's, which may take their temps.
+                List<Integer> consumed = held;
+                releaseHeld(held, entry);
+                spilled = inputsOnStack ? List.of() : spillLocals.computeIfAbsent(x, k -> temps(types));
+                emitRun(out, heldOnStack ? List.of() : consumed, before, spilled);
                 heldOnStack = false;
             }
-            int inputs = inputCount(x);
+            int inputs = inputsOnStack ? 0 : inputCount(x);
             List<Integer> pending = spilled.subList(0, spilled.size() - inputs);
             List<Integer> inputLocals = spilled.subList(spilled.size() - inputs, spilled.size());
             // Values below X's inputs are read after X, so a frame saved inside X must keep them.
@@ -651,7 +750,10 @@ final class FunctionInstrumenter {
                 }
             }
             List<ValType> resultTypes = resultTypes(x);
-            List<Integer> results = resultLocals.computeIfAbsent(x, k -> newLocals(resultTypes));
+            // The body's last unwindable instruction with nothing below its results leaves them on the
+            // stack in both copies (v128 values pass through locals in both: see inputsSaved).
+            boolean resultsOnStack = i == lastUnwindable && pending.isEmpty() && !resultTypes.contains(ValType.V128);
+            List<Integer> results;
 
             if (normalOnly) {
                 if (!inputsOnStack) {
@@ -659,22 +761,32 @@ final class FunctionInstrumenter {
                 }
                 emitUnwindable(out, x, range);
                 heldOnStack = pending.isEmpty() && !resultTypes.contains(ValType.V128);
+                results = resultsOnStack ? List.of() : resultLocals.computeIfAbsent(x, k -> temps(resultTypes));
                 if (!heldOnStack) {
                     popInto(out, results);
                 }
             } else if (splittable(x) && spendCopy(x)) {
                 emitSplitLoop(out, (StructuredInstruction) x, range); // no inputs, no results
+                release(inputLocals);
+                results = List.of();
             } else if (i == lastUnwindable) {
                 // The body's last unwindable instruction holds its last site: a rewind that got here is
                 // resuming a call inside it (see callIndexAtMost), so it needs no guard.
                 pushLocals(out, inputLocals);
                 emitUnwindable(out, x, range);
-                popInto(out, results);
+                release(inputLocals);
+                results = resultsOnStack ? List.of() : resultLocals.computeIfAbsent(x, k -> temps(resultTypes));
+                heldOnStack = resultsOnStack;
+                if (!resultsOnStack) {
+                    popInto(out, results);
+                }
             } else {
                 List<Instruction> wrapped = new ArrayList<>();
                 labels.enterSynthetic();
                 pushLocals(wrapped, inputLocals);
                 emitUnwindable(wrapped, x, range);
+                release(inputLocals);
+                results = resultLocals.computeIfAbsent(x, k -> temps(resultTypes));
                 popInto(wrapped, results);
                 labels.exitSynthetic();
 
@@ -692,8 +804,16 @@ final class FunctionInstrumenter {
         if (!heldOnStack) {
             pushLocals(out, held);
         }
+        releaseHeld(held, entry);
         out.addAll(labels.copy(body.subList(start, body.size())));
         return out;
+    }
+
+    /** Gives back the temps of held values once they are consumed; a body's entry locals stay its own. */
+    private void releaseHeld(List<Integer> held, List<Integer> entry) {
+        if (held != entry) {
+            release(held);
+        }
     }
 
     /**
@@ -733,10 +853,17 @@ final class FunctionInstrumenter {
      * </pre>
      * A rewind charges nothing: the host grants the resumed segment its fuel where the rewind stops
      * (charges made on the way were forgiven there anyway), so deterministic charges stay deterministic.
+     * Where the code runs only rewinding (see {@link #knownRewinding}), only the rewinding arm is emitted.
      */
     private void emitFuelCheck(List<Instruction> out, SimpleInstruction call, long cost, int[] range) {
         if (normalOnly) {
             out.addAll(abi.fuel().chargeAndTest(cost));
+            out.add(ifThen(callAndCheck(call, range, 1)));
+            return;
+        }
+        if (knownRewinding) {
+            // The entry check of a resuming copy entered only rewinding: its rewinding arm alone.
+            callIndexIn(out, range[0], range[1]);
             out.add(ifThen(callAndCheck(call, range, 1)));
             return;
         }
@@ -874,20 +1001,12 @@ final class FunctionInstrumenter {
                     out.add(globalGet(abi.stateGlobal()));
                     out.add(op(Opcode.I32_OR));
                 } else {
-                    if (range[2] > range[0]) {
-                        callIndexAtMost(out, range[2] - 1);
-                    } else {
-                        out.add(i32(0)); // every site is in the else arm
-                    }
+                    rewindArm(out, range);
                     isNormal(out);
                     out.add(op(Opcode.SELECT));
                 }
             }
-            labels.enterOriginal();
-            List<Instruction> thenArm = arm(i.thenBody(), params);
-            List<Instruction> elseArm = arm(i.elseBody(), params);
-            labels.exitOriginal();
-            out.add(new IfInstruction(st.blockType(), thenArm, elseArm));
+            emitIf(out, i);
             return;
         }
         List<Catch> catches = st instanceof TryTableInstruction t ? labels.remapCatches(t.catches()) : null;
@@ -901,12 +1020,38 @@ final class FunctionInstrumenter {
         }
     }
 
-    /** A block body: its params move into locals first, then the body is transformed. */
+    /** Pushes which arm of an if a rewind takes (not 0: the then arm): the one holding the saved call index. */
+    private void rewindArm(List<Instruction> out, int[] range) {
+        if (range[2] > range[1]) {
+            out.add(i32(1)); // every site is in the then arm
+        } else if (range[2] > range[0]) {
+            callIndexAtMost(out, range[2] - 1);
+        } else {
+            out.add(i32(0)); // every site is in the else arm
+        }
+    }
+
+    /** Emits an if whose condition is on the stack, its arms transformed. */
+    private void emitIf(List<Instruction> out, IfInstruction i) {
+        List<ValType> params = blockParams(i.blockType());
+        labels.enterOriginal();
+        List<Instruction> thenArm = arm(i.thenBody(), params);
+        List<Instruction> elseArm = arm(i.elseBody(), params);
+        labels.exitOriginal();
+        out.add(new IfInstruction(i.blockType(), thenArm, elseArm));
+    }
+
+    /**
+     * A block body: its params move into locals first, then the body is transformed. The entry locals
+     * are the body's until it ends: a rewind into the body writes them again, so no temp held across a
+     * call inside it may share one.
+     */
     private List<Instruction> arm(List<Instruction> body, List<ValType> params) {
-        List<Integer> entry = paramLocals.computeIfAbsent(body, k -> newLocals(params));
+        List<Integer> entry = paramLocals.computeIfAbsent(body, k -> temps(params));
         List<Instruction> out = new ArrayList<>();
         popInto(out, entry);
         out.addAll(sequence(body, entry));
+        release(entry);
         return out;
     }
 

@@ -147,4 +147,53 @@ class PrecisionTest {
         assertThat(run.suspensions()).isEqualTo(1);
         assertThat(d.maxStackUsed).isEqualTo(stackBytes);
     }
+    /**
+     * $run adds 24 host results to $a, i32 and i64 alternately: each statement holds $a's value across its
+     * call (a stack value below the call's argument), gives the call an argument and takes its result.
+     */
+    private static String statements() {
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; i < 24; i++) {
+            if (i % 2 == 0) {
+                body.append("(local.set $a (i32.add (local.get $a) (call $io (i32.const ").append(i).append("))))\n");
+            } else {
+                body.append("(local.set $b (i64.add (local.get $b) (call $io64 (i64.const ").append(i).append("))))\n");
+            }
+        }
+        return """
+                (module
+                  (import "env" "io" (func $io (param i32) (result i32)))
+                  (import "env" "io64" (func $io64 (param i64) (result i64)))
+                  (memory 1)
+                  (func $run (export "run") (param $n i32) (result i64) (local $a i32) (local $b i64)
+                    BODY
+                    (i64.add (local.get $b) (i64.extend_i32_u (local.get $a)))))
+                """.replace("BODY", body);
+    }
+
+    @Test
+    void theTransformsTempsShareLocalsAndFrames() {
+        byte[] wasm = Guest.named(statements());
+        byte[] transformed = Asyncify.transform(wasm, AsyncifyOptions.defaults());
+        // Per statement a temp for $a's value held across the call, one for the argument, one for the
+        // result: 72 temps, 36 of each type, where only one statement's are live at a time. Shared by type
+        // in program order: 3 of each type at most, plus the call index (the frame address shares a temp).
+        Function run = WasmCodec.decode(transformed).definedFunction(OptionsTest.index(wasm, "run"));
+        assertThat(run.locals().stream().filter(t -> t.equals(io.asyncify4j.wasm.model.ValType.I32)).count())
+                .isLessThanOrEqualTo(1 + 1 + 3);
+        assertThat(run.locals().stream().filter(t -> t.equals(io.asyncify4j.wasm.model.ValType.I64)).count())
+                .isLessThanOrEqualTo(1 + 3);
+        // Its frame: the call index, $a and $b (each is live across the other's calls), and the value held
+        // across the call: one i32 and one i64 temp for all 24 sites, where a temp each would take 144 bytes.
+        int data = 1024;
+        int stackBytes = 4 + 4 + 8 + 4 + 8;
+        AbiDriver d = new AbiDriver(data, data + 8 + stackBytes, SuspendPolicy.always()).instantiate(transformed);
+        Guest.Run r = d.call("run", 0);
+        Guest.Run plain = Guest.plain(wasm, "run", args(0)).get(0);
+        assertThat(r.outcome()).isEqualTo(plain.outcome());
+        assertThat(r.log()).isEqualTo(plain.log());
+        assertThat(r.suspensions()).isEqualTo(24);
+        assertThat(d.maxStackUsed).isEqualTo(stackBytes);
+        Guest.assertSameAsPlain(wasm, "run", args(0), args(5));
+    }
 }
