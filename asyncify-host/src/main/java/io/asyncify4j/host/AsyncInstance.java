@@ -95,6 +95,17 @@ public final class AsyncInstance implements AutoCloseable {
     private final Object lock = new Object();
     private final Deque<Runnable> queue = new ArrayDeque<>();
     private boolean draining;
+    /** The default-executor thread waiting in {@link #linger()} for this instance's next task, or null. */
+    private volatile Thread lingering;
+    private final Runnable drainTask = this::drain;
+    /**
+     * {@link #linger()}'s record, kept by the draining thread: waits in a row whose task did not come while
+     * spinning, and that timed out (each capped at {@link GuestThreads#MISSES}, where it stops spinning,
+     * or lingering, but for one probe in {@link GuestThreads#PROBE_EVERY}); and waits counted.
+     */
+    private int spinMisses;
+    private int lingerMisses;
+    private int lingerCount;
     private volatile Thread runningThread;
     private Coroutine running;
     /** Every root call not yet finished: waiting, running or suspended. */
@@ -561,20 +572,36 @@ public final class AsyncInstance implements AutoCloseable {
 
     // ------------------------------------------------------------------ serial execution
 
+    /**
+     * Queues a task (a call started or resumed) for the instance's executor. If a thread is draining the
+     * queue it runs the task; if that thread is {@linkplain #linger() lingering} for it, it is woken directly
+     * (one unpark, no executor hand-off); else the executor is given a drain.
+     */
     private void submit(Runnable task) {
+        Thread waiter;
         synchronized (lock) {
             queue.add(task);
-            if (draining) {
-                return; // the draining thread runs it
+            if (!draining) {
+                draining = true;
+                waiter = null;
+            } else {
+                waiter = lingering;
+                lingering = null;
+                if (waiter == null) {
+                    return; // the draining thread runs it
+                }
             }
-            draining = true;
         }
-        execute();
+        if (waiter != null) {
+            java.util.concurrent.locks.LockSupport.unpark(waiter);
+        } else {
+            execute();
+        }
     }
 
     private void execute() {
         try {
-            executor.execute(this::drain);
+            executor.execute(drainTask);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             synchronized (lock) {
                 queue.clear();
@@ -589,7 +616,8 @@ public final class AsyncInstance implements AutoCloseable {
      * or a {@link Scheduler}'s, it runs one, then queues itself again behind whatever else waits there,
      * so a busy instance takes turns with other instances. On the default executor, where every task has
      * a thread of its own and nothing waits, it runs them all on this thread: a resume queued meanwhile
-     * (a future completed while the call was still unwinding) needs no second thread.
+     * (a future completed while the call was still unwinding) needs no second thread; and once the queue
+     * is empty while a call is suspended, the thread {@linkplain #linger() lingers} a moment for its resume.
      */
     private void drain() {
         boolean ownThreads = executor == GuestThreads.defaultExecutor();
@@ -610,16 +638,84 @@ public final class AsyncInstance implements AutoCloseable {
             } finally {
                 runningThread = null;
             }
-            synchronized (lock) {
-                if (queue.isEmpty()) {
-                    draining = false;
-                    return;
-                }
-            }
             if (!ownThreads) {
+                synchronized (lock) {
+                    if (queue.isEmpty()) {
+                        draining = false;
+                        return;
+                    }
+                }
                 execute();
                 return;
             }
+            if (!linger()) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * After a task, on a default-executor thread that drains the instance: whether another task is queued
+     * (true: drain on), else, while a call is suspended, waits up to {@link GuestThreads#LINGER_NANOS} for
+     * one as {@link #lingering}, for {@link #submit} to hand the resume to directly: a future completed
+     * soon after its call suspended resumes on this thread, with no executor hand-off. It first spins up
+     * to {@link GuestThreads#SPIN_NANOS} (a resume arriving then needs no thread wake-up at all), then
+     * parks. Adaptive, per instance: it spins only while recent resumes came within the spin
+     * ({@link #spinMisses}), and lingers only while they came within the linger ({@link #lingerMisses}),
+     * but for a probe now and then; so a guest whose futures take longer costs neither a spinning core
+     * nor a timed wake-up per suspension. At most {@link GuestThreads#MAX_LINGERING} threads linger at
+     * once, on all instances. Returns false once the instance is left undrained (nothing queued, no longer
+     * draining): the thread goes back to the pool.
+     */
+    private boolean linger() {
+        Thread me = Thread.currentThread();
+        synchronized (lock) {
+            if (!queue.isEmpty()) {
+                return true;
+            }
+            boolean probe = (++lingerCount & (GuestThreads.PROBE_EVERY - 1)) == 0;
+            if (suspended == 0 || closed || (lingerMisses >= GuestThreads.MISSES && !probe)
+                    || !GuestThreads.startLingering()) {
+                draining = false;
+                return false;
+            }
+            lingering = me;
+        }
+        boolean spun = false;
+        try {
+            long start = System.nanoTime();
+            if (spinMisses < GuestThreads.MISSES || (lingerCount & (GuestThreads.PROBE_EVERY - 1)) == 0) {
+                for (int i = 1; lingering == me; i++) {
+                    Thread.onSpinWait();
+                    if ((i & 15) == 0 && System.nanoTime() - start >= GuestThreads.SPIN_NANOS) {
+                        break;
+                    }
+                }
+                spun = lingering != me;
+            }
+            while (lingering == me) {
+                long left = start + GuestThreads.LINGER_NANOS - System.nanoTime();
+                if (left <= 0 || me.isInterrupted()) {
+                    break;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(this, left);
+            }
+        } finally {
+            GuestThreads.stopLingering();
+        }
+        spinMisses = spun ? 0 : Math.min(spinMisses + 1, GuestThreads.MISSES);
+        synchronized (lock) {
+            if (lingering == me) {
+                lingering = null; // not handed a task in time
+                lingerMisses = Math.min(lingerMisses + 1, GuestThreads.MISSES);
+            } else {
+                lingerMisses = 0;
+            }
+            if (queue.isEmpty()) {
+                draining = false;
+                return false;
+            }
+            return true;
         }
     }
 
