@@ -20,7 +20,6 @@ import run.endive.wasm.types.MutabilityType;
 import run.endive.wasm.types.ValType;
 import io.asyncify4j.asyncify.AsyncifyAbi;
 import io.asyncify4j.engine.SuspensionDriver;
-import io.asyncify4j.wasm.model.ModuleModel;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -79,7 +78,6 @@ public final class AsyncInstance implements AutoCloseable {
     private final Instance instance;
     private final AsyncifyController controller;
     private final PreparedModule prepared;
-    private final ModuleModel transformed;
     private final java.util.Set<String> guestExports;
     private final Executor executor;
     /**
@@ -162,7 +160,6 @@ public final class AsyncInstance implements AutoCloseable {
         this.prepared = prepared;
         this.name = prepared.id() + "#" + INSTANCES.incrementAndGet();
         this.reactor = prepared.guestExports().contains(REACTOR_INITIALIZE) && !prepared.guestExports().contains("_start");
-        this.transformed = prepared.model();
         this.guestExports = prepared.guestExports();
         OptionalInt shadowStack = prepared.shadowStackPointer();
         this.interleaved = b.interleaved;
@@ -219,7 +216,7 @@ public final class AsyncInstance implements AutoCloseable {
                 ? Engines.builder(parsed, imports, module.machineFactory())
                 : Engines.builder(parsed, imports, Engines.Kind.INTERPRETER);
         if (ownTransform) {
-            ib.withMemoryFactory(dataMemoryFactory(transformed));
+            ib.withMemoryFactory(dataMemoryFactory(prepared.dataMemory()));
         }
         this.instance = ib.withStart(false).build();
         this.stackPointer = shadowStack.isPresent() ? instance.global(shadowStack.getAsInt()) : null;
@@ -254,14 +251,7 @@ public final class AsyncInstance implements AutoCloseable {
      * which holds bytes only while a stack moves through it; the guest's own memories as the engine makes them.
      */
     private static java.util.function.Function<run.endive.wasm.types.MemoryLimits, run.endive.runtime.Memory>
-            dataMemoryFactory(ModuleModel model) {
-        int data = -1;
-        for (io.asyncify4j.wasm.model.Export e : model.exports()) {
-            if (e.kind() == io.asyncify4j.wasm.model.ExternalKind.MEMORY && e.name().equals(AsyncifyAbi.DATA_MEMORY_EXPORT)) {
-                data = e.index() - model.importCount(io.asyncify4j.wasm.model.ExternalKind.MEMORY);
-            }
-        }
-        int dataIndex = data;
+            dataMemoryFactory(int dataIndex) {
         int[] defined = {0}; // the engine makes the module's own memories in index order, one build at a time
         return limits -> defined[0]++ == dataIndex
                 ? new AsyncifyDataMemory(limits.initialPages(), limits.maximumPages())

@@ -38,10 +38,12 @@ import java.util.Set;
  * @param shadowStackPointer the global a C-style shadow stack's pointer lives in, if the code keeps one
  *     ({@link ShadowStack#stackPointerGlobal}, found once here rather than per instance)
  * @param compiled its code compiled by the engine's compiler, made on first use and shared by instances
+ * @param dataMemory the asyncify data memory's index among the module's own (defined) memories, or -1
+ *     (a module asyncified ahead of time keeps its data in the guest's memory)
  */
 record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExports,
                       Map<String, FuncType> exportTypes, int inputFunctionImports, String id,
-                      java.util.OptionalInt shadowStackPointer, Compiled compiled) {
+                      java.util.OptionalInt shadowStackPointer, Compiled compiled, int dataMemory) {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PreparedModule.class);
     /** Validates, limits and asyncifies {@code input} (and meters it when {@code options} ask for fuel). */
     static PreparedModule of(byte[] input, AsyncifyOptions options, ResourceLimits limits) {
@@ -95,10 +97,21 @@ record PreparedModule(ModuleModel model, WasmModule parsed, Set<String> guestExp
             }
         }
         PreparedModule prepared = new PreparedModule(model, parsed, Set.copyOf(exports), Map.copyOf(types),
-                inputFunctionImports, id, ShadowStack.stackPointerGlobal(model), new Compiled());
+                inputFunctionImports, id, ShadowStack.stackPointerGlobal(model), new Compiled(), dataMemory(model));
         LOG.info("module {}: {} in {} ms: {} functions, {} bytes in, {} bytes out", id, done,
                 (System.nanoTime() - startNanos) / 1_000_000, model.functionCount(), input.length, out.length);
         return prepared;
+    }
+
+    /** The defined-memory index of the memory exported as the asyncify data memory, or -1. */
+    private static int dataMemory(ModuleModel model) {
+        int data = -1;
+        for (Export e : model.exports()) {
+            if (e.kind() == ExternalKind.MEMORY && e.name().equals(io.asyncify4j.asyncify.AsyncifyAbi.DATA_MEMORY_EXPORT)) {
+                data = e.index() - model.importCount(ExternalKind.MEMORY);
+            }
+        }
+        return data;
     }
 
     /** The machine factory of the compiler engine for this module: compiled once, on first use. */
