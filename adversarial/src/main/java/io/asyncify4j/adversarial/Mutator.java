@@ -189,7 +189,7 @@ public final class Mutator {
             int len = lebLength(b, p);
             long size = readLeb(b, p);
             p += len;
-            if (size < 0 || p + size > b.length) {
+            if (size < 0 || size > b.length - p) { // not p + size: that overflows for sizes near 2^63
                 break;
             }
             p += (int) size;
