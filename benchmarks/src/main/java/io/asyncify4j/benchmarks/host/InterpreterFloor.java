@@ -2,6 +2,7 @@ package io.asyncify4j.benchmarks.host;
 
 import com.dylibso.chicory.wabt.Wat2Wasm;
 import io.asyncify4j.asyncify.AsyncifyAbi;
+import io.asyncify4j.benchmarks.Benchmark;
 import io.asyncify4j.engine.Engines;
 import io.asyncify4j.engine.SuspendPolicy;
 import io.asyncify4j.engine.SuspensionDriver;
@@ -104,8 +105,10 @@ public final class InterpreterFloor {
 
     public static void main(String[] args) throws Exception {
         ExecutorService virtualThreads = HostBenchmarks.virtualThreadExecutor();
-        System.out.printf(Locale.ROOT, "== the interpreter's round trips, ns each: the guest's CPU time on one thread (plain, asyncify4j, minimal),"
-                + " wall time of whole round trips (asyncify4j, virtual thread); median of %d interleaved rounds after %d warm-up rounds ==%n", HostBenchmarks.ROUND_TRIP_ROUNDS, HostBenchmarks.ROUND_TRIP_WARMUP);
+        System.out.printf(Locale.ROOT, "== the interpreter's round trips, ns each: the guest's CPU time on one thread"
+                + " (plain, asyncify4j, minimal), wall time of whole round trips (asyncify4j, virtual thread);"
+                + " median of %d interleaved rounds after %d warm-up rounds ==%n",
+                HostBenchmarks.ROUND_TRIP_ROUNDS, HostBenchmarks.ROUND_TRIP_WARMUP);
         System.out.printf(Locale.ROOT, "%-6s %10s %12s %10s %12s %12s %16s%n", "depth", "plain", "asyncify4j",
                 "minimal", "(whole)", "vthread", "minimal/vthread");
         try {
@@ -123,7 +126,7 @@ public final class InterpreterFloor {
                 double[][] rates = HostBenchmarks.interleavedRounds(variants, n);
                 double[] ns = new double[rates.length];
                 for (int k = 0; k < rates.length; k++) {
-                    ns[k] = 1e9 / io.asyncify4j.benchmarks.Benchmark.median(rates[k].clone()); // at the median rate
+                    ns[k] = 1e9 / Benchmark.median(rates[k].clone()); // at the median rate
                     variants.get(k).close();
                 }
                 double virtual = virtualThreads == null ? Double.NaN : ns[4];
@@ -142,10 +145,11 @@ public final class InterpreterFloor {
 
     /**
      * {@code wasm}'s {@code loop(n, depth)} on the interpreter, on the calling thread: with {@code suspending},
-     * every {@code ping} unwinds and the driver rewinds at once. Its rate is per second of the thread's CPU time.
+     * every {@code ping} unwinds and the driver rewinds at once ({@code transformed}: see {@link #guest}). Its
+     * rate is per second of the thread's CPU time.
      */
-    static HostBenchmarks.RoundTripVariant sameThread(byte[] wasm, boolean suspending, boolean metered, int depth) {
-        Guest guest = guest(wasm, suspending, metered);
+    static HostBenchmarks.RoundTripVariant sameThread(byte[] wasm, boolean suspending, boolean transformed, int depth) {
+        Guest guest = guest(wasm, suspending, transformed);
         ExportFunction loop = guest.instance().export("loop");
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         return new HostBenchmarks.RoundTripVariant() {
@@ -172,9 +176,10 @@ public final class InterpreterFloor {
 
     /**
      * {@code wasm} on the interpreter: plain (its {@code ping} returns 1), or with {@code ping} suspending
-     * under a {@link SuspensionDriver} (and the fuel imports when {@code metered}).
+     * under a {@link SuspensionDriver}. {@code transformed}: {@code wasm} is asyncify4j's transform of the
+     * guest, which imports fuel and whose data memory starts empty.
      */
-    static Guest guest(byte[] wasm, boolean suspending, boolean metered) {
+    static Guest guest(byte[] wasm, boolean suspending, boolean transformed) {
         SuspensionDriver driver = new SuspensionDriver(suspending ? SuspendPolicy.always() : SuspendPolicy.never());
         HostFunction ping = new HostFunction("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
                 (inst, a) -> new long[] {1});
@@ -183,7 +188,7 @@ public final class InterpreterFloor {
             List<ImportFunction> functions = new ArrayList<>();
             functions.add(driver.suspending(ping));
             imports.addGlobal(driver.stateImport());
-            if (metered) {
+            if (transformed) {
                 ImportGlobal fuel = driver.fuelImport(Long.MAX_VALUE / 4);
                 imports.addGlobal(fuel);
                 functions.add(driver.fuelExhausted());
@@ -195,7 +200,7 @@ public final class InterpreterFloor {
         }
         Instance instance = Engines.builder(Engines.parse(wasm), imports.build(), Engines.Kind.INTERPRETER)
                 .withStart(false).build();
-        if (metered) {
+        if (transformed) {
             // the transform's data memory starts empty; AsyncInstance grows it before a first unwind
             instance.exports().memory(AsyncifyAbi.DATA_MEMORY_EXPORT).grow(1);
         }
