@@ -27,8 +27,10 @@ class ListenerFailureTest {
         try (AsyncInstance g = AsyncInstance.builderFromWat(PING)
                 .withEngine(engine)
                 .withAsyncImport(new AsyncImport("env", "ping", FunctionType.of(List.of(), List.of(ValType.I32)),
-                        (inst, args) -> CompletableFuture.supplyAsync(() -> new long[] {41},
-                                CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS))))
+                        // the first call's future never completes, so that call suspends however
+                        // loaded the machine is; the later call may complete at once
+                        (inst, args) -> failNext.get() ? new CompletableFuture<long[]>()
+                                : CompletableFuture.completedFuture(new long[] {41})))
                 .withListener(new SuspensionListener() {
                     @Override
                     public void suspended(String export, String asyncImport) {
